@@ -1,0 +1,58 @@
+"""The ``imagintalk`` command line.
+
+Each subcommand lives in ``imagintalk/commands/<name>.py`` and exposes
+``register(subparsers)``; the parser it adds sets ``func`` to a callable taking the
+parsed arguments and returning an exit code. Errors the user can act on are
+:class:`~imagintalk.errors.ImaginTalkError` and print as one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from . import __version__
+from .errors import ImaginTalkError
+
+# module names under imagintalk.commands, in the order `imagintalk --help` lists them
+COMMAND_MODULES = ("synth", "preprocess", "units", "codec", "train_codec", "eval")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="imagintalk",
+        description="ImaginTalk: speech from silent talking-face video.",
+    )
+    parser.add_argument("--version", action="version", version=f"imagintalk {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f".commands.{name}", __package__)
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except ImaginTalkError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

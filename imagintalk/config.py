@@ -1,0 +1,164 @@
+"""Configuration: one dataclass per part, named presets, YAML and dotted overrides.
+
+    cfg = load_config("synth")                                   # a preset
+    cfg = load_config("synth", yaml_path="my.yaml")              # + a YAML file
+    cfg = load_config("debug", overrides=["codec.num_codebooks=4"])
+
+Presets:
+    debug  tiny sizes so tests run every stage on a CPU in seconds
+    synth  the shipped default model, trained on SynthTalk on CPUs
+    paper  the paper's scale (DAC 16 kHz, 12 x 1024 tokens at 50 Hz) for GPU machines
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .codec.config import CodecConfig
+from .errors import InputError
+from .eval.config import EvalConfig
+from .synth.config import SynthConfig
+from .units.config import UnitsConfig
+from .video.config import VideoConfig
+
+
+@dataclass
+class Config:
+    preset: str = "synth"
+    seed: int = 0
+    synth: SynthConfig = field(default_factory=SynthConfig)
+    video: VideoConfig = field(default_factory=VideoConfig)
+    codec: CodecConfig = field(default_factory=CodecConfig)
+    units: UnitsConfig = field(default_factory=UnitsConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _debug() -> Config:
+    cfg = Config(preset="debug")
+    cfg.synth.image_size = 128
+    cfg.synth.num_speakers = 8
+    cfg.synth.num_test_speakers = 2
+    cfg.codec.num_codebooks = 4
+    cfg.codec.cardinality = 64
+    cfg.units.embedding_dim = 16
+    return cfg
+
+
+def _synth() -> Config:
+    return Config(preset="synth")
+
+
+def _paper() -> Config:
+    cfg = Config(preset="paper")
+    cfg.codec.name = "dac"
+    cfg.codec.num_codebooks = 12
+    cfg.codec.cardinality = 1024
+    cfg.codec.frame_rate = 50
+    cfg.video.upsample = 1
+    return cfg
+
+
+PRESETS: dict[str, typing.Callable[[], Config]] = {"debug": _debug, "synth": _synth, "paper": _paper}
+
+
+def preset(name: str) -> Config:
+    if name not in PRESETS:
+        raise InputError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    return PRESETS[name]()
+
+
+def _coerce(value: Any, target_type: Any, where: str) -> Any:
+    """Convert a YAML / command-line value to the dataclass field's type."""
+    origin = typing.get_origin(target_type)
+    if origin is list:
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        (item_type,) = typing.get_args(target_type) or (str,)
+        return [_coerce(v, item_type, where) for v in value]
+    if target_type is bool:
+        if isinstance(value, str):
+            low = value.lower()
+            if low in ("1", "true", "yes", "on"):
+                return True
+            if low in ("0", "false", "no", "off"):
+                return False
+            raise InputError(f"{where}: expected a boolean, got {value!r}")
+        return bool(value)
+    if target_type in (int, float, str):
+        try:
+            return target_type(value)
+        except (TypeError, ValueError):
+            raise InputError(f"{where}: expected {target_type.__name__}, got {value!r}") from None
+    return value
+
+
+def _apply(obj: Any, values: dict[str, Any], where: str) -> None:
+    hints = typing.get_type_hints(type(obj))
+    names = {f.name for f in dataclasses.fields(obj)}
+    for key, value in values.items():
+        path = f"{where}.{key}" if where else key
+        if key not in names:
+            raise InputError(f"unknown config key {path!r}")
+        current = getattr(obj, key)
+        if dataclasses.is_dataclass(current):
+            if not isinstance(value, dict):
+                raise InputError(f"config key {path!r} is a section; give a mapping")
+            _apply(current, value, path)
+        else:
+            setattr(obj, key, _coerce(value, hints[key], path))
+
+
+def apply_overrides(cfg: Config, overrides: list[str]) -> Config:
+    """Apply ``section.key=value`` strings (as given with ``--set`` on the CLI)."""
+    for item in overrides:
+        if "=" not in item:
+            raise InputError(f"override {item!r} must look like section.key=value")
+        dotted, value = item.split("=", 1)
+        nested: dict[str, Any] = {}
+        cursor = nested
+        parts = dotted.strip().split(".")
+        for part in parts[:-1]:
+            cursor = cursor.setdefault(part, {})
+        cursor[parts[-1]] = value
+        _apply(cfg, nested, "")
+    return cfg
+
+
+def load_config(
+    preset_name: str = "synth",
+    yaml_path: str | Path | None = None,
+    overrides: list[str] | None = None,
+) -> Config:
+    """A preset, then the YAML file's values, then the dotted overrides."""
+    cfg = preset(preset_name)
+    if yaml_path is not None:
+        import yaml
+
+        path = Path(yaml_path)
+        if not path.is_file():
+            raise InputError(f"config file not found: {path}")
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise InputError(f"config file {path} is not valid YAML: {exc}") from None
+        if not isinstance(data, dict):
+            raise InputError(f"config file {path} must hold a mapping")
+        data.pop("preset", None)
+        _apply(cfg, data, "")
+    if overrides:
+        apply_overrides(cfg, overrides)
+    return cfg
+
+
+def config_from_dict(data: dict[str, Any]) -> Config:
+    """Rebuild a Config saved with :meth:`Config.to_dict` (e.g. next to a checkpoint)."""
+    cfg = preset(data.get("preset", "synth"))
+    _apply(cfg, {k: v for k, v in data.items() if k != "preset"}, "")
+    return cfg

@@ -1,0 +1,23 @@
+"""Settings of the evaluation harness."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class EvalConfig:
+    metrics: list[str] = field(
+        default_factory=lambda: [
+            "wer_grammar",
+            "wer_open",
+            "stoi",
+            "estoi",
+            "pesq",
+            "spk_sim",
+            "f0_rmse",
+            "vuv_error",
+            "emo_sim",
+        ]
+    )
+    sample_rate: int = 16000

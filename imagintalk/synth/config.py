@@ -1,0 +1,18 @@
+"""Settings of the SynthTalk corpus generator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class SynthConfig:
+    sample_rate: int = 16000
+    fps: int = 25
+    image_size: int = 224  # rendered frames are image_size x image_size RGB
+    num_speakers: int = 40  # speaker pool; the test split owns its own held-out part
+    num_test_speakers: int = 8
+    emotions: list[str] = field(default_factory=lambda: ["neutral", "happy", "sad", "angry"])
+    noise_std: float = 3.0  # pixel noise (0..255 scale)
+    lead_silence_s: float = 0.25  # silence before and after the sentence
+    workers: int = 0  # 0 = one per CPU core
