@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Sets up everything ImaginTalk needs on a fresh Debian/Ubuntu machine, idempotently and
+# without a terminal: system packages, a virtual environment at .venv, the package with
+# its evaluation and development extras.
+#
+#   IMAGINTALK_CONSTRAINTS=requirements/constraints-gpu.txt bash scripts/setup.sh
+# installs without the CPU torch pin (GPU machines).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  python3 python3-venv python3-dev build-essential cmake pkg-config
+  espeak-ng libespeak-ng1 flite        # speech synthesis for SynthTalk and codec training
+  libsndfile1 libportaudio2            # soundfile, sounddevice
+  xvfb xauth                           # virtual screen for the desktop app and its tests
+)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing system packages: ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
+fi
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv"
+  "$PYTHON" -m venv .venv
+fi
+
+CONSTRAINTS=${IMAGINTALK_CONSTRAINTS:-requirements/constraints.txt}
+stamp=.venv/.imagintalk-installed
+want=$(cat setup.py pyproject.toml "$CONSTRAINTS" | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup: installing the package into .venv (constraints: $CONSTRAINTS)"
+  .venv/bin/python -m pip install -q --upgrade "pip>=23" </dev/null
+  # torch first, alone, so that nothing pulls a different build
+  torch_pin=$(grep -E '^torch==' "$CONSTRAINTS" || true)
+  if [ -n "$torch_pin" ]; then
+    .venv/bin/pip install -q -c "$CONSTRAINTS" "$torch_pin" </dev/null
+  fi
+  .venv/bin/pip install -q -c "$CONSTRAINTS" -e ".[dev]" </dev/null
+  # resemblyzer drags in the 'typing' backport, which breaks the standard library's
+  .venv/bin/pip uninstall -y -q typing </dev/null 2>/dev/null || true
+  echo "$want" >"$stamp"
+fi
+.venv/bin/imagintalk --version
