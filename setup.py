@@ -36,6 +36,7 @@ ROS = [
     "ros-rmw-fastrtps-cpp",
     "ros-ament-index-python",
 ]
+EXPORT = ["onnx>=1.15", "onnxruntime>=1.17"]
 DEV = ["pytest>=7", "pytest-timeout>=2", "ruff>=0.5"]
 
 setup(
@@ -49,6 +50,6 @@ setup(
     packages=find_packages(include=["imagintalk", "imagintalk.*"]),
     package_data={"imagintalk": ["data/*"]},
     install_requires=CORE,
-    extras_require={"eval": EVAL, "app": APP, "ros": ROS, "dev": DEV + EVAL},
+    extras_require={"eval": EVAL, "export": EXPORT, "app": APP, "ros": ROS, "dev": DEV + EVAL + EXPORT},
     entry_points={"console_scripts": ["imagintalk=imagintalk.cli:main"]},
 )

@@ -1,0 +1,211 @@
+"""Reverse-diffusion samplers for absorbing discrete diffusion, registered by name.
+
+Every sampler has the signature of :func:`euler_sampler` and returns a :class:`SamplingResult`.
+The network enters only through ``score_fn(x [B, *P] long, sigma [B]) -> log-scores
+[B, *P, N]`` (mask id = N = cardinality): all control flow lives here, outside the network,
+which keeps the network exportable (ONNX) and lets the caller bind its conditions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+from tqdm import tqdm
+
+from ..errors import InputError
+from .graph import AbsorbingGraph
+from .noise import LogLinearNoise, Noise
+
+ScoreFn = Callable[[Tensor, Tensor], Tensor]
+
+
+@dataclass
+class SamplingResult:
+    tokens: Tensor  # [B, *P] long, no mask id left
+    network_calls: int  # how often score_fn actually ran (steps + 1 at most)
+    steps: int  # reverse steps taken (fewer than asked once nothing is masked), without the denoise
+
+
+# update(graph, log_score [B,*P,N], sigma_t [B], sigma_s [B], rate_t [B], dt) -> probs [B,*P,N+1]
+StepRule = Callable[[AbsorbingGraph, Tensor, Tensor, Tensor, Tensor, float], Tensor]
+SAMPLERS: dict[str, Callable[..., SamplingResult]] = {}
+
+
+def register_sampler(name: str) -> Callable[[Callable[..., SamplingResult]], Callable[..., SamplingResult]]:
+    """Function decorator: make a sampler available to :func:`get_sampler` under ``name``."""
+
+    def register(fn: Callable[..., SamplingResult]) -> Callable[..., SamplingResult]:
+        if name in SAMPLERS:
+            raise ValueError(f"sampler {name!r} is registered twice")
+        SAMPLERS[name] = fn
+        return fn
+
+    return register
+
+
+def get_sampler(name: str) -> Callable[..., SamplingResult]:
+    if name not in SAMPLERS:
+        raise InputError(f"unknown sampler {name!r}; choose one of {', '.join(SAMPLERS)}")
+    return SAMPLERS[name]
+
+
+class CachedScore:
+    """score_fn with a one-entry cache: no network call while x_t has not changed.
+
+    Reused: the last log-scores, shifted by log(e^sigma_old - 1) - log(e^sigma_new - 1). For the
+    absorbing graph the true score is p_0(y | unmasked x_t) / (e^sigma - 1): for a fixed x_t the
+    only sigma dependence is that factor, so the shift is exact for the true score and for any
+    score_fn whose clean conditional ignores sigma (e.g. a network built without noise
+    conditioning). For a sigma-conditioned network it assumes the network's conditional does not
+    vary with sigma, which is what its training target says, but a network only approximates it.
+    With ``reuse=False`` every call runs the network.
+    """
+
+    def __init__(self, score_fn: ScoreFn, graph: AbsorbingGraph, reuse: bool) -> None:
+        self.score_fn, self.graph, self.reuse = score_fn, graph, reuse
+        self.calls = 0
+        self._x: Tensor | None = None
+        self._sigma: Tensor | None = None
+        self._log_score: Tensor | None = None
+
+    def __call__(self, x: Tensor, sigma: Tensor) -> Tensor:
+        if self.reuse and self._x is not None and torch.equal(x, self._x):
+            return self.graph.rescale_log_score(self._log_score, self._sigma, sigma)  # [B, *P, N]
+        log_score = self.score_fn(x, sigma)  # [B, *P, N]
+        self.calls += 1
+        self._x, self._sigma, self._log_score = x.clone(), sigma.clone(), log_score
+        return log_score
+
+
+def _euler_rule(
+    graph: AbsorbingGraph, log_score: Tensor, sigma_t: Tensor, sigma_s: Tensor, rate_t: Tensor, dt: float
+) -> Tensor:
+    return graph.euler_probs(log_score, rate_t, dt)
+
+
+def _analytic_rule(
+    graph: AbsorbingGraph, log_score: Tensor, sigma_t: Tensor, sigma_s: Tensor, rate_t: Tensor, dt: float
+) -> Tensor:
+    return graph.analytic_probs(log_score, sigma_t, sigma_s)
+
+
+def _reverse_diffusion(
+    rule: StepRule,
+    score_fn: ScoreFn,
+    shape: tuple[int, ...],
+    cardinality: int,
+    steps: int,
+    noise: Noise | None,
+    eps: float,
+    generator: torch.Generator | None,
+    device: torch.device | str,
+    denoise: str,
+    reuse_scores: bool,
+    x_init: Tensor | None,
+    progress: bool,
+) -> SamplingResult:
+    """Walk t from 1 to eps in ``steps`` equal steps with ``rule``, then denoise at eps."""
+    if steps < 1:
+        raise InputError(f"a sampler needs at least one step, got {steps}")
+    if not 0.0 < eps < 1.0:
+        raise InputError(f"the final time eps must lie in (0, 1), got {eps}")
+    if denoise not in ("sample", "argmax"):
+        raise InputError(f"unknown denoise mode {denoise!r}; choose 'sample' or 'argmax'")
+    graph = AbsorbingGraph(cardinality)
+    noise = noise if noise is not None else LogLinearNoise()
+    if x_init is None:
+        x = graph.sample_limit(tuple(shape), device)  # [B, *P] all masked
+    else:
+        if tuple(x_init.shape) != tuple(shape):
+            raise InputError(f"x_init has shape {tuple(x_init.shape)}, expected {tuple(shape)}")
+        if x_init.numel() and (int(x_init.min()) < 0 or int(x_init.max()) > graph.mask_id):
+            raise InputError(f"x_init tokens must lie in 0..{graph.mask_id} (mask id {graph.mask_id})")
+        x = x_init.to(device=device, dtype=torch.long).clone()
+    batch = shape[0]
+    scores = CachedScore(score_fn, graph, reuse_scores)
+    times = torch.linspace(1.0, eps, steps + 1, dtype=torch.float64)  # [steps + 1]
+    dt = (1.0 - eps) / steps
+
+    def at(t: float) -> Tensor:
+        return torch.full((batch,), t, dtype=torch.float32, device=device)  # [B]
+
+    taken = 0
+    with torch.no_grad():
+        for i in tqdm(range(steps), desc="sampling", disable=not progress, leave=False):
+            if not (x == graph.mask_id).any():
+                break  # nothing left to unmask: the remaining steps cannot change x
+            t, s = at(float(times[i])), at(float(times[i + 1]))
+            sigma_t, rate_t = noise(t)  # [B], [B]
+            sigma_s = noise.total_noise(s)  # [B]
+            taken += 1
+            log_score = scores(x, sigma_t)  # [B, *P, N]
+            x = graph.step(x, rule(graph, log_score, sigma_t, sigma_s, rate_t, dt), generator)
+        if (x == graph.mask_id).any():
+            sigma_end = noise.total_noise(at(eps))  # [B]
+            x = graph.denoise(scores(x, sigma_end), x, denoise, generator)  # [B, *P]
+    if (x == graph.mask_id).any():
+        raise RuntimeError("sampler bug: a mask token survived the final denoising step")
+    return SamplingResult(tokens=x, network_calls=scores.calls, steps=taken)
+
+
+@register_sampler("euler")
+def euler_sampler(
+    score_fn: ScoreFn,
+    shape: tuple[int, ...],
+    cardinality: int,
+    *,
+    steps: int = 64,
+    noise: Noise | None = None,
+    eps: float = 1e-3,
+    generator: torch.Generator | None = None,
+    device: torch.device | str = "cpu",
+    denoise: str = "sample",
+    reuse_scores: bool = True,
+    x_init: Tensor | None = None,
+    progress: bool = False,
+) -> SamplingResult:
+    """Euler (first-order) reverse sampler: tokens [*shape], e.g. shape = (B, K, T).
+
+    Starts from all masks (or ``x_init`` [*shape], mask id = cardinality where unknown; known
+    tokens are kept), takes ``steps`` Euler steps t: 1 -> eps (default the log-linear schedule
+    with eps 1e-3), then one denoising step so that no mask remains. Deterministic for a
+    ``generator`` seed. ``reuse_scores``: see :class:`CachedScore`.
+    """
+    return _reverse_diffusion(
+        _euler_rule, score_fn, shape, cardinality, steps, noise, eps, generator, device, denoise,
+        reuse_scores, x_init, progress,
+    )  # fmt: skip
+
+
+@register_sampler("analytic")
+def analytic_sampler(
+    score_fn: ScoreFn,
+    shape: tuple[int, ...],
+    cardinality: int,
+    *,
+    steps: int = 64,
+    noise: Noise | None = None,
+    eps: float = 1e-3,
+    generator: torch.Generator | None = None,
+    device: torch.device | str = "cpu",
+    denoise: str = "sample",
+    reuse_scores: bool = True,
+    x_init: Tensor | None = None,
+    progress: bool = False,
+) -> SamplingResult:
+    """Analytic (Tweedie) reverse sampler: as :func:`euler_sampler` with the exact step
+    P(mask -> y) = s_y (e^(sigma_t - sigma_s) - 1) instead of its first-order approximation."""
+    return _reverse_diffusion(
+        _analytic_rule, score_fn, shape, cardinality, steps, noise, eps, generator, device, denoise,
+        reuse_scores, x_init, progress,
+    )  # fmt: skip
+
+
+def sample(
+    name: str, score_fn: ScoreFn, shape: tuple[int, ...], cardinality: int, **kwargs: object
+) -> SamplingResult:
+    """Run the sampler registered as ``name`` ("euler", "analytic")."""
+    return get_sampler(name)(score_fn, shape, cardinality, **kwargs)
