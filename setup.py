@@ -37,7 +37,7 @@ ROS = [
     "ros-ament-index-python",
 ]
 EXPORT = ["onnx>=1.15", "onnxruntime>=1.17"]
-DEV = ["pytest>=7", "pytest-timeout>=2", "ruff>=0.5"]
+DEV = ["pytest>=7", "pytest-timeout>=2", "ruff>=0.5", "scikit-image>=0.21"]
 
 setup(
     name="imagintalk",

@@ -1,0 +1,62 @@
+"""Stage 4: follow one face when several are visible.
+
+At the start (and after the face has been lost for a long while) the largest face is
+taken, the most central one breaking near-ties; afterwards, the box that overlaps the
+previous one best (IoU), so the choice stays with the same person while they move.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def box_iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """IoU of one box [4] with boxes [N, 4] (x0, y0, x1, y1) -> [N]."""
+    x0 = np.maximum(box[0], boxes[:, 0])
+    y0 = np.maximum(box[1], boxes[:, 1])
+    x1 = np.minimum(box[2], boxes[:, 2])
+    y1 = np.minimum(box[3], boxes[:, 3])
+    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    return inter / np.maximum(area + areas - inter, 1e-9)
+
+
+def pick_initial(boxes: np.ndarray, frame_size: tuple[int, int]) -> int:
+    """Index of the largest box; among boxes within 10 % of the largest area, the most central.
+
+    frame_size: (height, width).
+    """
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    near_largest = np.flatnonzero(areas >= 0.9 * areas.max())
+    centre = np.array([frame_size[1] / 2, frame_size[0] / 2])
+    distance = np.linalg.norm((boxes[near_largest, :2] + boxes[near_largest, 2:]) / 2 - centre, axis=1)
+    return int(near_largest[np.argmin(distance)])
+
+
+class FaceSelector:
+    """Chooses the tracked face among each frame's detections (stateful, one per video)."""
+
+    def __init__(self, min_iou: float = 0.2, reacquire_after_s: float = 1.0) -> None:
+        self.min_iou = min_iou
+        self.reacquire_after_s = reacquire_after_s
+        self.last_box: np.ndarray | None = None
+        self.last_time: float | None = None
+
+    def select(self, boxes: np.ndarray, time_s: float, frame_size: tuple[int, int]) -> int | None:
+        """Index into boxes [N, 4] of the tracked face, or None when it is not among them."""
+        if len(boxes) == 0:
+            return None
+        lost = self.last_box is None or (time_s - (self.last_time or 0.0)) > self.reacquire_after_s
+        if lost:
+            index = pick_initial(boxes, frame_size)
+        else:
+            overlap = box_iou(self.last_box, boxes)
+            index = int(np.argmax(overlap))
+            if overlap[index] < self.min_iou:
+                return None  # only other people are visible: do not jump to them
+        self.update(boxes[index], time_s)
+        return index
+
+    def update(self, box: np.ndarray, time_s: float) -> None:
+        self.last_box, self.last_time = np.asarray(box, np.float32), time_s
