@@ -1,0 +1,121 @@
+"""One SynthTalk clip: sentence, speaker, emotion -> speech, frames and a manifest record.
+
+Everything random in a clip comes from one generator seeded by (seed, split, index), so a
+clip is the same whichever worker makes it and however many clips are made.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import SynthConfig
+from .emotions import EXPRESSION, emotion_params, intensity_curve
+from .face import face_style
+from .grid import sample_sentence
+from .media import write_video, write_wav
+from .render import FrameState, render_frame
+from .scene import blink_curve, head_motion, sample_scene
+from .speakers import speaker_ids, speaker_params
+from .speech import Speech, synthesize
+from .visemes import mouth_trajectory
+
+SPLITS = ("train", "val", "test")
+
+
+def clip_id(split: str, index: int) -> str:
+    return f"{split}_{index:05d}"
+
+
+def clip_rng(seed: int, split: str, index: int) -> np.random.Generator:
+    return np.random.default_rng([seed, zlib.crc32(split.encode()), index])
+
+
+@dataclass
+class ClipSpec:
+    """What a clip says and who says it how."""
+
+    text: str
+    speaker: dict[str, Any]
+    emotion: str
+    emotion_params: dict[str, Any]
+
+
+def sample_clip(seed: int, split: str, index: int, cfg: SynthConfig) -> tuple[ClipSpec, np.random.Generator]:
+    """Draw sentence, speaker and emotion; return the generator to keep drawing from."""
+    rng = clip_rng(seed, split, index)
+    text = sample_sentence(rng, split)
+    speaker = speaker_params(int(rng.choice(speaker_ids(split, cfg))), cfg)
+    emotion = str(cfg.emotions[rng.integers(len(cfg.emotions))])
+    return ClipSpec(text, speaker, emotion, emotion_params(rng, emotion, speaker)), rng
+
+
+def render_frames(
+    spec: ClipSpec, speech: Speech, rng: np.random.Generator, cfg: SynthConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Frames [T, S, S, 3] uint8, mouth parameters [T, 6] and expression intensity [T]."""
+    t = np.arange(speech.num_frames) / cfg.fps  # frame i shows the mouth at time i / fps
+    mouth = mouth_trajectory(speech.phonemes, t)
+    intensity = intensity_curve(rng, spec.emotion_params["intensity"], speech.num_frames, cfg.fps)
+    scene = sample_scene(rng, cfg.image_size, cfg.noise_std)
+    motion = head_motion(rng, speech.num_frames, cfg.fps, cfg.image_size)
+    eyelid = blink_curve(rng, speech.num_frames, cfg.fps)
+    style = face_style(spec.speaker)
+    expression = EXPRESSION[spec.emotion]
+    frames = np.empty((speech.num_frames, cfg.image_size, cfg.image_size, 3), np.uint8)
+    for i in range(speech.num_frames):
+        state = FrameState(
+            mouth=mouth[i],
+            expression={k: v * intensity[i] for k, v in expression.items()},
+            eyelid=float(eyelid[i]),
+            roll=float(motion["roll"][i]),
+            yaw=float(motion["yaw"][i]),
+            nod=float(motion["nod"][i]),
+            shift=(float(motion["shift_x"][i]), float(motion["shift_y"][i])),
+            gaze=(float(motion["gaze_x"][i]), float(motion["gaze_y"][i])),
+        )
+        frames[i] = render_frame(style, scene, state, rng)
+    return frames, mouth, intensity
+
+
+def render_clip(
+    out_dir: Path, seed: int, split: str, index: int, cfg: SynthConfig
+) -> tuple[dict[str, Any], np.ndarray]:
+    """Make clip ``index`` of ``split``: write video/<id>.mp4 and audio/<id>.wav under ``out_dir``.
+
+    Returns the manifest record and the drawn mouth parameters [T, 6] (for checks).
+    """
+    spec, rng = sample_clip(seed, split, index, cfg)
+    speech = synthesize(
+        spec.text, spec.speaker, spec.emotion_params["prosody"], cfg.sample_rate, cfg.fps, cfg.lead_silence_s
+    )
+    frames, mouth, intensity = render_frames(spec, speech, rng, cfg)
+    cid = clip_id(split, index)
+    video, audio = Path("video") / f"{cid}.mp4", Path("audio") / f"{cid}.wav"
+    for sub in (video.parent, audio.parent):
+        (out_dir / sub).mkdir(parents=True, exist_ok=True)
+    write_video(out_dir / video, frames, cfg.fps)
+    write_wav(out_dir / audio, speech.audio, cfg.sample_rate)
+    record = {
+        "id": cid,
+        "split": split,
+        "video": video.as_posix(),
+        "audio": audio.as_posix(),
+        "text": spec.text,
+        "speaker": spec.speaker["speaker"],
+        "emotion": spec.emotion,
+        "fps": cfg.fps,
+        "sample_rate": cfg.sample_rate,
+        "num_frames": speech.num_frames,
+        "duration": round(len(speech.audio) / cfg.sample_rate, 4),
+        "phonemes": speech.phonemes,
+        "words": speech.words,
+        "speaker_params": spec.speaker,
+        "emotion_params": {**spec.emotion_params, "intensity_curve": [round(float(v), 4) for v in intensity]},
+        "seed": seed,
+    }
+    return record, mouth
