@@ -18,6 +18,7 @@ class EvalConfig:
             "f0_rmse",
             "vuv_error",
             "emo_sim",
+            "emo_acc",
         ]
     )
     sample_rate: int = 16000

@@ -1,0 +1,39 @@
+"""The metric registry: name -> function, direction, unit and definition."""
+
+from __future__ import annotations
+
+from ..errors import InputError
+from .intelligibility import estoi_score, stoi_score
+from .judge import Metric
+from .pitch import f0_rmse_cents, vuv_error
+from .prosody import emotion_similarity
+from .quality import pesq_score
+from .speaker import speaker_similarity
+from .wer import wer_grammar, wer_open
+
+_ALL = (
+    Metric("wer_grammar", wer_grammar, False, "ratio", "word error rate, pocketsphinx + GRID JSGF grammar"),
+    Metric("wer_open", wer_open, False, "ratio", "word error rate, pocketsphinx open en-US LM"),
+    Metric("stoi", stoi_score, True, "0..1", "short-time objective intelligibility (pystoi)"),
+    Metric("estoi", estoi_score, True, "0..1", "extended STOI (pystoi)"),
+    Metric("pesq", pesq_score, True, "MOS 1..4.64", "wide-band PESQ, P.862.2 (pesq)"),
+    Metric("spk_sim", speaker_similarity, True, "cosine", "resemblyzer speaker-embedding cosine"),
+    Metric("f0_rmse", f0_rmse_cents, False, "cents", "F0 RMSE over frames voiced in both (harvest)"),
+    Metric("vuv_error", vuv_error, False, "ratio", "voiced/unvoiced decision error rate"),
+    Metric("emo_sim", emotion_similarity, True, "0..1", "prosody-descriptor similarity"),
+    # corpus-level: scored after all clips (nearest ground-truth prosody of the split)
+    Metric("emo_acc", None, True, "ratio", "emotion agreement of a nearest-reference-prosody classifier"),
+)
+METRICS: dict[str, Metric] = {m.name: m for m in _ALL}
+CORPUS_METRICS = frozenset({"emo_acc"})
+
+
+def resolve_metrics(names: list[str] | None, default: list[str]) -> list[str]:
+    """Validate metric names (``None`` = ``default``), keeping the registry's order."""
+    wanted = list(default if names is None else names)
+    unknown = [n for n in wanted if n not in METRICS]
+    if unknown:
+        raise InputError(f"unknown metric(s) {', '.join(unknown)}; choose from {', '.join(METRICS)}")
+    if not wanted:
+        raise InputError("no metric selected")
+    return [n for n in METRICS if n in wanted]
