@@ -21,6 +21,9 @@ from typing import Any
 from .codec.config import CodecConfig
 from .errors import InputError
 from .eval.config import EvalConfig
+from .models.config import DiTConfig, dit_preset
+from .models.semantic_config import LipAlignerConfig, UnitMLMConfig, lip_aligner_preset, unit_mlm_preset
+from .models.style_config import FaceStyleConfig, face_style_preset
 from .synth.config import SynthConfig
 from .units.config import UnitsConfig
 from .video.config import VideoConfig
@@ -35,9 +38,46 @@ class Config:
     codec: CodecConfig = field(default_factory=CodecConfig)
     units: UnitsConfig = field(default_factory=UnitsConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    lip: LipAlignerConfig = field(default_factory=lambda: lip_aligner_preset("synth"))
+    mlm: UnitMLMConfig = field(default_factory=lambda: unit_mlm_preset("synth"))
+    style: FaceStyleConfig = field(default_factory=lambda: face_style_preset("synth"))
+    dit: DiTConfig = field(default_factory=lambda: dit_preset("synth"))
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def check(self) -> Config:
+        """Raise InputError where two sections disagree on a shared size."""
+        pairs = [
+            ("dit.num_codebooks", self.dit.num_codebooks, "codec.num_codebooks", self.codec.num_codebooks),
+            ("dit.cardinality", self.dit.cardinality, "codec.cardinality", self.codec.cardinality),
+            ("lip.unit_dim", self.lip.unit_dim, "units.embedding_dim", self.units.embedding_dim),
+            ("dit.lip_dim", self.dit.lip_dim, "units.embedding_dim", self.units.embedding_dim),
+            ("dit.id_dim", self.dit.id_dim, "style.id_dim", self.style.id_dim),
+            ("dit.emo_dim", self.dit.emo_dim, "style.emo_dim", self.style.emo_dim),
+            ("units.frame_rate", self.units.frame_rate, "codec.frame_rate", self.codec.frame_rate),
+        ]
+        for name_a, a, name_b, b in pairs:
+            if a != b:
+                raise InputError(f"config mismatch: {name_a} = {a} but {name_b} = {b}")
+        if self.codec.frame_rate % 25 != 0:
+            raise InputError(
+                f"codec.frame_rate must be a whole multiple of 25 Hz, got {self.codec.frame_rate}"
+            )
+        return self
+
+
+def _model_presets(cfg: Config, name: str) -> Config:
+    """Set the network sections to their ``name`` size presets, sized to the codec."""
+    cfg.lip = lip_aligner_preset(name)
+    cfg.mlm = unit_mlm_preset(name)
+    cfg.style = face_style_preset(name)
+    cfg.dit = dit_preset(name)
+    cfg.dit.num_codebooks = cfg.codec.num_codebooks
+    cfg.dit.cardinality = cfg.codec.cardinality
+    cfg.units.embedding_dim = cfg.lip.unit_dim
+    cfg.dit.lip_dim = cfg.lip.unit_dim
+    return cfg
 
 
 def _debug() -> Config:
@@ -50,12 +90,11 @@ def _debug() -> Config:
     cfg.codec.train_minutes = 0.3  # a handful of clips: train-codec finishes in seconds
     cfg.codec.train_augment = 1
     cfg.codec.kmeans_iterations = 8
-    cfg.units.embedding_dim = 16
-    return cfg
+    return _model_presets(cfg, "debug")
 
 
 def _synth() -> Config:
-    return Config(preset="synth")
+    return _model_presets(Config(preset="synth"), "synth")
 
 
 def _paper() -> Config:
@@ -65,7 +104,7 @@ def _paper() -> Config:
     cfg.codec.cardinality = 1024
     cfg.codec.frame_rate = 50
     cfg.video.upsample = 1
-    return cfg
+    return _model_presets(cfg, "paper")
 
 
 PRESETS: dict[str, typing.Callable[[], Config]] = {"debug": _debug, "synth": _synth, "paper": _paper}

@@ -1,6 +1,30 @@
-"""Networks: the Style-DiT score network (more models join here)."""
+"""Networks: lip aligner, unit MLM, face-style adapter and the Style-DiT score network.
 
-from .config import DIT_PRESETS, DiTConfig, dit_preset
-from .style_dit import StyleDiT, StyleDiTBlock, count_parameters
+Configs import without torch (``imagintalk.models.config`` and friends); the networks are
+reached through their modules or lazily from here.
+"""
 
-__all__ = ["DIT_PRESETS", "DiTConfig", "StyleDiT", "StyleDiTBlock", "count_parameters", "dit_preset"]
+from __future__ import annotations
+
+import importlib
+
+_LAZY = {
+    "StyleDiT": ".style_dit",
+    "StyleDiTBlock": ".style_dit",
+    "count_parameters": ".style_dit",
+    "LipAligner": ".lip",
+    "UnitCodebook": ".lip",
+    "UnitMLM": ".unit_mlm",
+    "FaceStyleAdapter": ".face_style",
+    "DiTConfig": ".config",
+    "DIT_PRESETS": ".config",
+    "dit_preset": ".config",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
