@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import importlib
 
-_LAZY = {"CODEC_ROUND_TRIP": ".harness", "GROUND_TRUTH": ".harness", "evaluate": ".harness", "METRICS": ".metrics"}
+_LAZY = {
+    "CODEC_ROUND_TRIP": ".harness",
+    "GROUND_TRUTH": ".harness",
+    "evaluate": ".harness",
+    "METRICS": ".metrics",
+}
 
 __all__ = sorted(_LAZY)
 
