@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .codec.config import CodecConfig
+from .data.config import DataConfig
 from .errors import InputError
 from .eval.config import EvalConfig
 from .models.config import DiTConfig, dit_preset
@@ -38,6 +39,7 @@ class Config:
     codec: CodecConfig = field(default_factory=CodecConfig)
     units: UnitsConfig = field(default_factory=UnitsConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    data: DataConfig = field(default_factory=DataConfig)
     lip: LipAlignerConfig = field(default_factory=lambda: lip_aligner_preset("synth"))
     mlm: UnitMLMConfig = field(default_factory=lambda: unit_mlm_preset("synth"))
     style: FaceStyleConfig = field(default_factory=lambda: face_style_preset("synth"))

@@ -1,0 +1,15 @@
+"""Training data: per-clip feature files (``imagintalk prepare``), datasets and batching.
+
+    prepare_dataset(data_dir, cfg)            # DIR/manifest.jsonl -> DIR/features/<id>.npz
+    ds = FeatureDataset(data_dir, split="train", window_frames=75)
+    batch = collate([ds[0], ds[1]])          # dict of padded tensors + masks
+    units = UnitSequenceDataset(data_dir, extra_text_sequences=1000)
+
+Heavy imports (torch, the feature extractors) happen inside the submodules only.
+"""
+
+from __future__ import annotations
+
+from .config import DataConfig
+
+__all__ = ["DataConfig"]

@@ -1,0 +1,88 @@
+"""One clip's training features: a compressed ``.npz`` (no pickles) and its format checks.
+
+Keys, shapes and dtypes (T video frames at ``fps``, r = ``token_rate_factor``, K codebooks):
+
+    mouth [T, 96, 96] uint8        detected [T] bool           expression [T, 7] float32
+    face_crops [N, S, S, 3] uint8  face_crop_frames [N] int64  identity [128] float32
+    units [rT] int16               codes [K, rT] int16         speaker_embedding [256] float32
+    log_f0 / voiced / energy [rT] float32 (relative to the utterance's own level)
+    f0_hz / energy_db [rT] float32 (absolute contours, for speaker-level targets later)
+    scalars: num_frames, fps, token_rate_factor, codec_num_codebooks, codec_cardinality,
+             codec_frame_rate, codec_sample_rate, format_version
+    strings: id, split, speaker, emotion, text, unit_source, codec_name, codec_fingerprint
+
+docs/training_data.md describes each key.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ImaginTalkError, InputError
+
+FORMAT_VERSION = 1
+FEATURES_DIR = "features"
+CODEC_FILE = "codec.json"  # DIR/features/codec.json: the one codec every file of the dataset uses
+PROSODY_KEYS = ("log_f0", "voiced", "energy")
+CONTOUR_KEYS = ("f0_hz", "energy_db")
+STRING_KEYS = ("id", "split", "speaker", "emotion", "text", "unit_source", "codec_name", "codec_fingerprint")
+REQUIRED_KEYS = (
+    "mouth", "detected", "face_crops", "identity", "expression", "units", "codes", "speaker_embedding",
+    *PROSODY_KEYS, "num_frames", "token_rate_factor", "codec_fingerprint",
+)  # fmt: skip
+
+
+def write_features(path: Path, arrays: dict[str, Any]) -> Path:
+    """Write ``arrays`` to ``path`` as a compressed .npz, atomically (a crash leaves no half file)."""
+    partial = path.with_name(path.name + ".partial")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(partial, "wb") as handle:
+            np.savez_compressed(handle, **{k: np.asarray(v) for k, v in arrays.items()})
+        os.replace(partial, path)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise ImaginTalkError(f"cannot write feature file {path}: {exc}") from None
+    return path
+
+
+def read_features(path: Path, keys: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """Load ``keys`` (default: all) of a feature file; strings and 0-d arrays become Python values."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            names = data.files if keys is None else keys
+            out = {k: data[k] for k in names}
+    except KeyError as exc:
+        raise InputError(f"feature file {path} lacks {exc}; re-run: imagintalk prepare --overwrite") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise InputError(f"cannot read feature file {path}: {exc}") from None
+    for key, value in out.items():
+        if value.ndim == 0:
+            out[key] = value.item()
+    return out
+
+
+def is_complete(path: Path) -> bool:
+    """True when ``path`` is a readable feature file of this format version with every required key."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return set(REQUIRED_KEYS) <= set(data.files) and int(data["format_version"]) == FORMAT_VERSION
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return False
+
+
+def check_lengths(arrays: dict[str, Any]) -> None:
+    """Raise InputError unless the frame and token axes agree (T frames, r * T tokens)."""
+    t, r = int(arrays["num_frames"]), int(arrays["token_rate_factor"])
+    frame_axes = {k: len(arrays[k]) for k in ("mouth", "detected", "expression")}
+    token_axes = {k: np.asarray(arrays[k]).shape[-1] for k in ("units", "codes", *PROSODY_KEYS)}
+    bad = {k: v for k, v in frame_axes.items() if v != t} | {
+        k: v for k, v in token_axes.items() if v != r * t
+    }
+    if bad:
+        raise InputError(f"clip {arrays.get('id', '?')}: lengths {bad} do not match T={t}, {r}T={r * t}")

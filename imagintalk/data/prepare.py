@@ -1,0 +1,195 @@
+"""``imagintalk prepare``: every clip of a data dir -> ``DIR/features/<id>.npz`` (see ``feature_file``).
+
+Clips already prepared are skipped (unless ``overwrite``); a clip that fails is counted
+and reported, never fatal; ``shard=(i, n)`` takes clips i, i+n, ...; ``workers`` processes
+each load the models once and run one torch thread. The codec is pinned in
+``features/codec.json``: preparing with another codec is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..codec.base import Codec
+from ..config import Config
+from ..errors import ImaginTalkError, InputError
+from .codec_identity import check_same_codec, codec_identity, read_pinned, token_rate_factor
+from .config import DataConfig
+from .feature_file import CODEC_FILE, FEATURES_DIR, is_complete, read_features, write_features
+
+log = logging.getLogger(__name__)
+MANIFEST = "manifest.jsonl"
+
+
+@dataclass
+class PrepareReport:
+    data_dir: str
+    shard: str
+    codec: dict[str, Any]
+    clips: int = 0
+    prepared: int = 0
+    skipped_existing: int = 0
+    failed: int = 0
+    frames: int = 0  # video frames of the clips prepared in this run
+    detected_frames: int = 0
+    detection_rate: float = 0.0
+    seconds: float = 0.0
+    seconds_per_clip: float = 0.0
+    bytes_per_clip: float = 0.0
+    failures: dict[str, str] = field(default_factory=dict)
+
+
+def read_entries(data_dir: Path) -> list[dict[str, Any]]:
+    """DIR/manifest.jsonl -> its entries (each with a file-safe ``id``)."""
+    from ..synth.corpus import read_manifest
+
+    path = data_dir / MANIFEST
+    if not path.is_file():
+        raise InputError(f"{data_dir} has no {MANIFEST} (expected a SynthTalk-style data dir)")
+    entries = read_manifest(path)
+    for number, entry in enumerate(entries, 1):
+        cid = str(entry.get("id", "")) if isinstance(entry, dict) else ""
+        if not cid or "/" in cid or cid in (".", ".."):
+            raise InputError(f"{path}:{number}: clip id {cid!r} cannot name a file")
+    return entries
+
+
+def load_codec(cfg: Config) -> Codec:
+    """The configured codec; seeded first so that random-weight backends agree across processes."""
+    import torch
+
+    from ..builders import build_codec
+
+    torch.manual_seed(cfg.seed)
+    return build_codec(cfg.codec)
+
+
+# --- worker processes: one extractor each, built once --------------------------------------
+_EXTRACTOR = None
+_WORKER_ERROR = ""  # why this worker could not start (an initializer that raises makes Pool respawn forever)
+
+
+def _error_line(exc: Exception) -> str:
+    message = str(exc) if isinstance(exc, ImaginTalkError) else f"{type(exc).__name__}: {exc}"
+    return message.splitlines()[0] if message.strip() else type(exc).__name__
+
+
+def _init_worker(cfg: Config, data_cfg: DataConfig, fingerprint: str) -> None:
+    global _EXTRACTOR, _WORKER_ERROR
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"
+    try:
+        import torch
+
+        from .extract import ClipExtractor
+
+        torch.set_num_threads(1)
+        extractor = ClipExtractor(cfg, load_codec(cfg), data_cfg)
+        if extractor.identity["fingerprint"] != fingerprint:  # e.g. a codec whose weights are not seeded
+            raise ImaginTalkError("the codec loaded in a worker differs from the parent's; use --workers 1")
+        _EXTRACTOR = extractor
+    except Exception as exc:
+        _WORKER_ERROR = _error_line(exc)
+
+
+def _prepare_one(job: tuple[dict[str, Any], str, str]) -> tuple[str, str, int, int, int]:
+    """(entry, data dir, output path) -> (id, error or "", frames, detected frames, bytes)."""
+    entry, data_dir, out = job
+    if _WORKER_ERROR:
+        return str(entry.get("id")), _WORKER_ERROR, 0, 0, 0
+    try:
+        arrays = _EXTRACTOR(entry, Path(data_dir))
+        path = write_features(Path(out), arrays)
+    except Exception as exc:  # one bad clip must not end a long dataset run
+        return str(entry.get("id")), _error_line(exc), 0, 0, 0
+    return str(entry["id"]), "", int(arrays["num_frames"]), int(arrays["detected"].sum()), path.stat().st_size
+
+
+def _pin_codec(features_dir: Path, identity: dict[str, Any], overwrite: bool) -> None:
+    pinned_path = features_dir / CODEC_FILE
+    pinned = read_pinned(pinned_path)
+    if pinned is not None and not overwrite:
+        check_same_codec(pinned, identity, f"{features_dir}")
+    if pinned is None or overwrite:
+        features_dir.mkdir(parents=True, exist_ok=True)
+        tmp = pinned_path.with_name(CODEC_FILE + ".tmp")
+        tmp.write_text(json.dumps(identity, indent=2) + "\n")
+        tmp.replace(pinned_path)
+
+
+def _already_done(path: Path, fingerprint: str) -> bool:
+    return (
+        is_complete(path) and read_features(path, ("codec_fingerprint",))["codec_fingerprint"] == fingerprint
+    )
+
+
+def prepare_dataset(
+    data_dir: str | Path,
+    cfg: Config,
+    data_cfg: DataConfig | None = None,
+    shard: tuple[int, int] = (0, 1),
+    workers: int | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> PrepareReport:
+    """Prepare the shard's clips of ``data_dir``; write and return the report."""
+    from tqdm import tqdm
+
+    start = time.time()
+    data_dir, data_cfg = Path(data_dir), data_cfg or DataConfig()
+    entries = read_entries(data_dir)[shard[0] :: shard[1]]
+    codec = load_codec(cfg)
+    identity = codec_identity(codec)
+    token_rate_factor(codec.frame_rate, cfg.video.fps, cfg.units.frame_rate)  # fail early, before any clip
+    features_dir = data_dir / FEATURES_DIR
+    _pin_codec(features_dir, identity, overwrite)
+    report = PrepareReport(str(data_dir), f"{shard[0]}/{shard[1]}", identity, clips=len(entries))
+    jobs = []
+    for entry in entries:
+        out = features_dir / f"{entry['id']}.npz"
+        if not overwrite and _already_done(out, identity["fingerprint"]):
+            report.skipped_existing += 1
+        else:
+            jobs.append((entry, str(data_dir), str(out)))
+    workers = data_cfg.workers if workers is None else workers
+    workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
+    bar = dict(total=len(jobs), desc=f"prepare {shard[0]}/{shard[1]}", unit="clip", disable=not progress)
+    init_args = (cfg, data_cfg, identity["fingerprint"])
+    if workers == 1:
+        global _EXTRACTOR
+        from .extract import ClipExtractor
+
+        _EXTRACTOR = ClipExtractor(cfg, codec, data_cfg)
+        results = [_prepare_one(job) for job in tqdm(jobs, file=sys.stderr, **bar)]
+    else:
+        # fork (like torch's DataLoader workers): no re-import of the caller's __main__, which spawn
+        # needs guarded; each worker still builds its own models and runs one thread
+        context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+        with context.Pool(workers, initializer=_init_worker, initargs=init_args) as pool:
+            results = list(tqdm(pool.imap(_prepare_one, jobs, chunksize=1), file=sys.stderr, **bar))
+    sizes = []
+    for clip_id, error, frames, detected, size in results:
+        if error:
+            report.failures[clip_id] = error
+            log.warning("%s: %s", clip_id, error)
+            continue
+        report.prepared += 1
+        report.frames += frames
+        report.detected_frames += detected
+        sizes.append(size)
+    report.failed = len(report.failures)
+    report.detection_rate = round(report.detected_frames / max(report.frames, 1), 4)
+    report.seconds = round(time.time() - start, 2)
+    report.seconds_per_clip = round(report.seconds / max(len(jobs), 1), 3)
+    report.bytes_per_clip = round(sum(sizes) / max(len(sizes), 1), 1)
+    name = "prepare_report.json" if shard[1] == 1 else f"prepare_report_{shard[0]}of{shard[1]}.json"
+    (features_dir / name).write_text(json.dumps(asdict(report), indent=2) + "\n")
+    return report
