@@ -203,6 +203,17 @@ def _load_module(path: Path, module: nn.Module, strict: bool) -> None:
     module.load_state_dict(weights, strict=strict)
 
 
+def load_module_weights(path: str | Path, module: nn.Module, strict: bool = True) -> nn.Module:
+    """Load one ``.safetensors`` file into ``module``; pickles, corrupt files, misfits -> CheckpointError."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"weights file not found: {path}")
+    if path.suffix != ".safetensors" or _is_pickle(path):
+        raise CheckpointError(f"refusing to load {path}: only .safetensors weights are loaded, never pickles")
+    _load_module(path, module, strict)
+    return module
+
+
 def load_checkpoint(
     directory: str | Path, modules: dict[str, nn.Module], strict: bool = True
 ) -> dict[str, Any]:

@@ -1,0 +1,184 @@
+"""The ImaginTalk model as one bundle of networks, its directory format and its conditions.
+
+A model directory holds one safetensors file per network and the full config as JSON:
+
+    MODEL_DIR/config.json          Config.to_dict() (every section, the preset name)
+    MODEL_DIR/lip.safetensors      LipAligner (+ its unit codebook)        stage 1
+    MODEL_DIR/mlm.safetensors      UnitMLM                                 stage 1
+    MODEL_DIR/style.safetensors    FaceStyleAdapter                        stage 2
+    MODEL_DIR/dit.safetensors      StyleDiT                                stage 3
+
+The codec is not copied: ``config.json``'s ``codec.path`` names it ("" = the shipped
+``models/codec``). A file that is missing means that stage has not been trained yet;
+:func:`load_bundle` says which.
+
+The two condition functions are shared by stage-3 training and the speaking pipeline, so
+both see exactly the same c_lip / c_id / c_emo.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from ..config import Config, config_from_dict
+from ..errors import CheckpointError
+from .error_detector import correct_units
+from .face_style import FaceStyleAdapter
+from .lip import LipAligner
+from .style_dit import StyleDiT
+from .unit_mlm import UnitMLM
+
+COMPONENTS = ("lip", "mlm", "style", "dit")
+STAGE_OF = {"lip": 1, "mlm": 1, "style": 2, "dit": 3}
+
+
+@dataclass
+class ModelBundle:
+    cfg: Config
+    lip: LipAligner
+    mlm: UnitMLM
+    style: FaceStyleAdapter
+    dit: StyleDiT
+
+    def module(self, name: str) -> nn.Module:
+        return getattr(self, name)
+
+    def to(self, device: torch.device | str) -> ModelBundle:
+        for name in COMPONENTS:
+            self.module(name).to(device)
+        return self
+
+    def eval(self) -> ModelBundle:
+        for name in COMPONENTS:
+            self.module(name).eval()
+        return self
+
+
+def build_bundle(cfg: Config, seed: int | None = None) -> ModelBundle:
+    """Fresh (untrained) networks sized by ``cfg``; deterministic for ``seed`` (default cfg.seed)."""
+    from ..units import NUM_UNITS
+
+    cfg.check()
+    torch.manual_seed(cfg.seed if seed is None else seed)
+    return ModelBundle(
+        cfg=cfg,
+        lip=LipAligner.from_config(cfg.lip),
+        mlm=UnitMLM.from_config(cfg.mlm, NUM_UNITS, seed=cfg.seed),
+        style=FaceStyleAdapter(cfg.style),
+        dit=StyleDiT.from_config(cfg.dit),
+    )
+
+
+def save_component(model_dir: str | Path, name: str, module: nn.Module, cfg: Config) -> Path:
+    """Write ``name``.safetensors (atomically) and config.json into ``model_dir``."""
+    from safetensors.torch import save_file
+
+    if name not in COMPONENTS:
+        raise ValueError(f"unknown model component {name!r}")
+    model_dir = Path(model_dir)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    # clone: tied weights (the MLM's decoder = its embeddings) share memory, which safetensors refuses
+    state = {k: v.detach().cpu().clone().contiguous() for k, v in module.state_dict().items()}
+    target = model_dir / f"{name}.safetensors"
+    tmp = target.with_suffix(".tmp")
+    save_file(state, str(tmp), metadata={"component": name, "preset": cfg.preset})
+    tmp.replace(target)
+    cfg_tmp = model_dir / "config.json.tmp"
+    cfg_tmp.write_text(json.dumps(cfg.to_dict(), indent=2))
+    cfg_tmp.replace(model_dir / "config.json")
+    return target
+
+
+def load_config_of(model_dir: str | Path) -> Config:
+    path = Path(model_dir) / "config.json"
+    if not path.is_file():
+        raise CheckpointError(f"no model at {model_dir} (config.json missing)")
+    try:
+        return config_from_dict(json.loads(path.read_text()))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"model config {path} is unreadable: {exc}") from None
+
+
+def load_component(model_dir: str | Path, name: str, module: nn.Module) -> nn.Module:
+    """Load ``name``.safetensors into ``module`` (strict); refuses anything but safetensors."""
+    from ..checkpoint import load_module_weights
+
+    path = Path(model_dir) / f"{name}.safetensors"
+    if not path.is_file():
+        raise CheckpointError(
+            f"model at {model_dir} has no {name} weights: train stage {STAGE_OF[name]} first "
+            f"(imagintalk train --stage {STAGE_OF[name]} --out {model_dir})"
+        )
+    load_module_weights(path, module)
+    return module
+
+
+def load_bundle(
+    model_dir: str | Path, device: str | torch.device = "cpu", components: tuple[str, ...] = COMPONENTS
+) -> ModelBundle:
+    """The networks of ``model_dir`` in eval mode; those not in ``components`` stay untrained."""
+    cfg = load_config_of(model_dir)
+    bundle = build_bundle(cfg)
+    for name in components:
+        load_component(model_dir, name, bundle.module(name))
+    return bundle.to(device).eval()
+
+
+@dataclass
+class SemanticCondition:
+    c_lip: Tensor  # [B, T_tok, D_unit] embeddings of the refined units
+    raw_units: Tensor  # [B, T_tok] nearest codeword of each aligner vector
+    units: Tensor  # [B, T_tok] after error detection + MLM refinement
+    similarity: Tensor  # [B, T_tok] cosine similarity to the nearest codeword
+    flagged: Tensor  # [B, T_tok] bool, similarity < tau (refined by the MLM)
+    token_padding: Tensor | None  # [B, T_tok] bool, True = padding
+
+
+@torch.no_grad()
+def semantic_condition(
+    bundle: ModelBundle,
+    mouth: Tensor,
+    frame_padding: Tensor | None = None,
+    refine: bool = True,
+    tau: float | None = None,
+    hide_lips: bool = False,
+) -> SemanticCondition:
+    """Mouth ROIs [B, T, 88, 88] (normalised) -> c_lip at the token rate.
+
+    ``refine=False`` skips the MLM (ablation); ``hide_lips=True`` feeds blank mouths
+    (the "lips hidden" ablation: a model that cannot see the mouth).
+    """
+    lip, mlm = bundle.lip, bundle.mlm
+    if hide_lips:
+        mouth = torch.zeros_like(mouth)  # [B, T, 88, 88]
+    vectors = lip(mouth, frame_padding)  # [B, T_tok, D_unit]
+    token_padding = None if frame_padding is None else lip.unit_padding_mask(frame_padding)  # [B, T_tok]
+    tau = bundle.cfg.mlm.tau if tau is None else tau
+    if refine:
+        visual_temperature = bundle.cfg.lip.temperature if bundle.cfg.mlm.visual_prior_weight > 0 else None
+        corr = correct_units(vectors, lip.codebook, mlm, tau, token_padding, visual_temperature)
+        raw, similarity, flagged, units = corr.raw, corr.similarity, corr.flagged, corr.refined
+    else:
+        raw, similarity = lip.codebook.nearest(vectors)  # 2 x [B, T_tok]
+        flagged = torch.zeros_like(raw, dtype=torch.bool)  # [B, T_tok]
+        units = raw
+    c_lip = lip.codebook.lookup(units)  # [B, T_tok, D_unit]
+    return SemanticCondition(c_lip, raw, units, similarity, flagged, token_padding)
+
+
+@torch.no_grad()
+def style_condition(
+    bundle: ModelBundle,
+    identity: Tensor,
+    expression: Tensor,
+    frame_padding: Tensor | None = None,
+    face_crops: Tensor | None = None,
+) -> tuple[Tensor, Tensor]:
+    """descriptor [B, 128], expression [B, T, E] -> (c_id [B, D_id], c_emo [B, T_tok, D_emo])."""
+    out = bundle.style(identity, expression, frame_padding, face_images=face_crops)
+    return out["c_id"], out["c_emo"]
