@@ -17,7 +17,7 @@ from . import __version__
 from .errors import ImaginTalkError
 
 # module names under imagintalk.commands, in the order `imagintalk --help` lists them
-COMMAND_MODULES = ("synth", "preprocess", "units", "codec", "train_codec", "prepare", "eval")
+COMMAND_MODULES = ("synth", "preprocess", "units", "codec", "train_codec", "prepare", "train", "eval")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -26,6 +26,7 @@ from .models.config import DiTConfig, dit_preset
 from .models.semantic_config import LipAlignerConfig, UnitMLMConfig, lip_aligner_preset, unit_mlm_preset
 from .models.style_config import FaceStyleConfig, face_style_preset
 from .synth.config import SynthConfig
+from .train.config import TrainConfig, train_preset
 from .units.config import UnitsConfig
 from .video.config import VideoConfig
 
@@ -44,6 +45,7 @@ class Config:
     mlm: UnitMLMConfig = field(default_factory=lambda: unit_mlm_preset("synth"))
     style: FaceStyleConfig = field(default_factory=lambda: face_style_preset("synth"))
     dit: DiTConfig = field(default_factory=lambda: dit_preset("synth"))
+    train: TrainConfig = field(default_factory=lambda: train_preset("synth"))
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -75,6 +77,8 @@ def _model_presets(cfg: Config, name: str) -> Config:
     cfg.mlm = unit_mlm_preset(name)
     cfg.style = face_style_preset(name)
     cfg.dit = dit_preset(name)
+    cfg.train = train_preset(name)
+    cfg.data.face_crop_size = cfg.style.face_encoder_size  # prepared crops feed the face encoder
     cfg.dit.num_codebooks = cfg.codec.num_codebooks
     cfg.dit.cardinality = cfg.codec.cardinality
     cfg.units.embedding_dim = cfg.lip.unit_dim

@@ -4,8 +4,9 @@ A :class:`ClipExtractor` holds the loaded models (face detector, codec; the feat
 extractors load themselves once per process) and turns a manifest entry into the arrays
 of a feature file (see ``feature_file``). Video: the front door (mouth ROIs, aligned face
 crops, landmarks) -> dlib descriptor, fer expression. Audio: codec codes, resemblyzer
-speaker embedding, WORLD prosody. Units: the manifest's espeak phonemes, or a pocketsphinx
-alignment of its ``text`` when it has no phonemes.
+speaker embedding, WORLD prosody. Units: the manifest's espeak phonemes, or a
+pocketsphinx alignment of its ``text`` when it has no phonemes. The expression features
+are as wide as ``style.expression_dim`` asks (7 or 135).
 """
 
 from __future__ import annotations
@@ -77,6 +78,18 @@ class ClipExtractor:
         segments = align_transcript(wav, sr, entry["text"])
         return frame_units(segments, num_tokens, rate, source="arpabet").astype(np.int16), "alignment"
 
+    def expression(self, faces: np.ndarray) -> np.ndarray:
+        """Aligned face crops [T, H, W, 3] -> float32 [T, E], E = style.expression_dim: 7 fer
+        probabilities, or 135 = those ++ fer's 128-D embedding (emotions told apart far better)."""
+        from ..features import expression_features, expression_vector
+
+        dim = self.cfg.style.expression_dim
+        if dim == 7:
+            return np.asarray(expression_features(faces), np.float32)  # [T, 7]
+        if dim == 135:
+            return np.asarray(expression_vector(faces), np.float32)  # [T, 135]
+        raise InputError(f"style.expression_dim must be 7 or 135 (what fer gives), got {dim}")
+
     def audio_features(self, wav: np.ndarray, num_tokens: int) -> dict[str, np.ndarray]:
         """wav [N] at the codec rate -> codes [K, num_tokens] int16, speaker embedding, prosody."""
         import torch
@@ -104,7 +117,7 @@ class ClipExtractor:
     def __call__(self, entry: dict[str, Any], data_dir: Path) -> dict[str, Any]:
         """One manifest entry (paths relative to ``data_dir``) -> the feature file's arrays."""
         from ..codec.audio import read_audio
-        from ..features import clip_identity, expression_features
+        from ..features import clip_identity
         from ..video.frontdoor import process_video
 
         cfg, dcfg = self.cfg, self.data_cfg
@@ -135,7 +148,7 @@ class ClipExtractor:
             "face_crops": crops,
             "face_crop_frames": crop_frames,
             "identity": clip_identity(track.face, landmarks_px, dcfg.identity_samples).astype(np.float32),
-            "expression": np.asarray(expression_features(track.face), np.float32),
+            "expression": self.expression(track.face),
             "units": units,
             "unit_source": unit_source,
             **self.audio_features(wav, num_tokens),

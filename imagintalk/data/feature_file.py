@@ -2,7 +2,7 @@
 
 Keys, shapes and dtypes (T video frames at ``fps``, r = ``token_rate_factor``, K codebooks):
 
-    mouth [T, 96, 96] uint8        detected [T] bool           expression [T, 7] float32
+    mouth [T, 96, 96] uint8        detected [T] bool           expression [T, E] float32
     face_crops [N, S, S, 3] uint8  face_crop_frames [N] int64  identity [128] float32
     units [rT] int16               codes [K, rT] int16         speaker_embedding [256] float32
     log_f0 / voiced / energy [rT] float32 (relative to the utterance's own level)
@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import ImaginTalkError, InputError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: expression is [T, style.expression_dim] (7 or 135)
 FEATURES_DIR = "features"
 CODEC_FILE = "codec.json"  # DIR/features/codec.json: the one codec every file of the dataset uses
 PROSODY_KEYS = ("log_f0", "voiced", "energy")

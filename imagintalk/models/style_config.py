@@ -66,10 +66,12 @@ class FaceStyleConfig:
 
 
 def _debug() -> FaceStyleConfig:
-    # tiny, both encoders on: unit tests build, train and export every path in seconds
+    # tiny, face encoder on so tests cover it. The per-frame expression encoder stays off in
+    # every preset: prepared features carry no per-frame crops yet (tests build it directly).
     return FaceStyleConfig(
         id_dim=16, emo_dim=8, hidden_dim=32, use_face_encoder=True, face_encoder_size=32, face_encoder_dim=8,
-        use_expression_encoder=True, expression_encoder_size=32, expression_encoder_dim=4, encoder_channels=4,
+        use_expression_encoder=False, expression_encoder_size=32, expression_encoder_dim=4,
+        encoder_channels=4,
     )  # fmt: skip
 
 
@@ -86,7 +88,7 @@ def _paper() -> FaceStyleConfig:
     # real faces (LRS3 / MEAD / RAVDESS): both trainable encoders beside the pretrained features
     return FaceStyleConfig(
         id_dim=512, emo_dim=256, hidden_dim=512, dropout=0.1, num_emotions=8, expression_dim=135,
-        use_face_encoder=True, face_encoder_size=96, face_encoder_dim=128, use_expression_encoder=True,
+        use_face_encoder=True, face_encoder_size=96, face_encoder_dim=128, use_expression_encoder=False,
         expression_encoder_size=64, expression_encoder_dim=64, encoder_channels=32,
     )  # fmt: skip
 

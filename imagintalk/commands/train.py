@@ -1,0 +1,127 @@
+"""``imagintalk train``: one of the three training stages of the ImaginTalk model.
+
+    imagintalk train --stage 1 --preset synth --data data/synth/train --val-data data/synth/val \
+        --out runs/model
+    imagintalk train --stage 2 ...    # face-style adapter
+    imagintalk train --stage 3 ...    # Style-DiT, conditions from the frozen stages 1-2
+
+Stage 1 writes OUT/lip.safetensors and OUT/mlm.safetensors, stage 2 OUT/style.safetensors,
+stage 3 OUT/dit.safetensors (+ OUT/config.json); runs, checkpoints and TensorBoard logs go
+to OUT/runs/<network>. --resume continues an interrupted run from its last checkpoint.
+Several processes: torchrun --nproc_per_node N -m imagintalk train ... (DDP; gloo on the
+CPU, nccl on GPUs). See docs/training.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from .common import add_config_args, config_from_args
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="train stage 1 (lip aligner + unit MLM), 2 (face style) or 3 (Style-DiT)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--stage", type=int, choices=(1, 2, 3), required=True, help="training stage")
+    parser.add_argument(
+        "--data", metavar="DIR", required=True, help="a prepared data dir (imagintalk prepare)"
+    )
+    parser.add_argument(
+        "--val-data",
+        metavar="DIR",
+        help="prepared validation clips (default: the data dir's val split, if any)",
+    )
+    parser.add_argument(
+        "--out", metavar="MODEL_DIR", default="runs/model", help="model dir (default runs/model)"
+    )
+    parser.add_argument("--max-steps", type=int, metavar="N", help="override the steps of every network")
+    parser.add_argument(
+        "--resume", action="store_true", help="continue from the last checkpoints in OUT/runs"
+    )
+    parser.add_argument(
+        "--amp",
+        choices=("auto", "none", "bf16", "fp16"),
+        help="mixed precision (default auto: none on the CPU, bf16 on CUDA)",
+    )
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument(
+        "--codec",
+        metavar="NAME_OR_DIR",
+        help="the codec the data was prepared with (recorded in OUT/config.json)",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_config_args(parser)
+    parser.set_defaults(func=run)
+
+
+def resolve_amp(choice: str, device: str) -> str:
+    """auto -> bf16 where CUDA will be used, none on the CPU."""
+    import torch
+
+    if choice != "auto":
+        return choice
+    return "bf16" if torch.cuda.is_available() and device in ("auto", "cuda") else "none"
+
+
+def build_run(args: argparse.Namespace):
+    """The parsed arguments -> a StageRun (config checked, data dirs checked)."""
+    from pathlib import Path
+
+    from ..errors import InputError
+    from ..train.config import train_preset
+    from ..train.stages import StageRun, check_model_dir, data_sources
+    from .prepare import apply_codec_arg
+
+    cfg = config_from_args(args)
+    apply_codec_arg(cfg, args.codec)
+    cfg.check()
+    train_cfg = getattr(cfg, "train", None) or train_preset(cfg.preset)
+    train_cfg.validate()
+    if args.max_steps is not None and args.max_steps < 1:
+        raise InputError("--max-steps must be positive")
+    model_dir = Path(args.out)
+    check_model_dir(model_dir, cfg)
+    train, val = data_sources(Path(args.data), Path(args.val_data) if args.val_data else None)
+    amp = resolve_amp(args.amp or train_cfg.amp, args.device)
+    return StageRun(
+        cfg,
+        train_cfg,
+        train,
+        val,
+        model_dir,
+        args.resume,
+        args.max_steps,
+        amp,
+        args.device,
+        not args.no_progress,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..train import distributed as ddp
+
+    stage_run = build_run(args)
+    if args.stage == 1:
+        from ..train.stage1 import train_stage1 as train_stage
+    elif args.stage == 2:
+        from ..train.stage2 import train_stage2 as train_stage
+    else:
+        from ..train.stage3 import train_stage3 as train_stage
+    if args.stage == 3:
+        from ..train.stage3 import check_frozen
+
+        check_frozen(stage_run.model_dir)  # before any data work
+    try:
+        result = train_stage(stage_run)
+        if stage_run.is_main:
+            print(f"stage {args.stage} done: {', '.join(result['files'])}")
+            if "val" in result:
+                print(f"validation ({stage_run.val.describe()}): {json.dumps(result['val'])}")
+    finally:
+        ddp.cleanup_distributed()
+    return 0

@@ -1,0 +1,147 @@
+"""Settings of the three training stages (``imagintalk train``), with named presets.
+
+One :class:`StageTrainConfig` per trained network (stage 1 trains two: the lip aligner and
+the unit MLM), plus the switches that are not per network. ``train_preset(name)`` gives
+the values of the presets debug / synth / paper; the config section ``train`` (when
+``Config`` has one) overrides them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..errors import InputError
+
+AMP_CHOICES = ("auto", "none", "bf16", "fp16")  # auto: none on the CPU, bf16 on CUDA
+STAGE3_UNITS = ("predicted", "ground_truth")
+
+
+@dataclass
+class StageTrainConfig:
+    steps: int = 1000  # optimiser steps
+    batch_size: int = 8  # clips (or unit sequences) per step and rank
+    lr: float = 1e-3  # peak learning rate (AdamW)
+    weight_decay: float = 0.01
+    warmup_steps: int = 0  # linear warm-up, then cosine decay to min_lr_ratio * lr
+    min_lr_ratio: float = 0.1
+    window_frames: int = 0  # training windows in video frames (0 = whole clips)
+    ckpt_every: int = 500  # periodic checkpoints (also one at the last step)
+    log_every: int = 10
+    grad_clip: float = 1.0  # max global gradient norm (0 = none)
+
+    def validate(self, name: str) -> None:
+        for key in ("steps", "batch_size", "ckpt_every", "log_every"):
+            if getattr(self, key) < 1:
+                raise InputError(f"train.{name}.{key} must be positive, got {getattr(self, key)}")
+        if self.lr <= 0 or self.weight_decay < 0 or self.warmup_steps < 0 or self.window_frames < 0:
+            raise InputError(f"train.{name}: lr must be positive, weight_decay / warmup / window >= 0")
+        if not 0.0 <= self.min_lr_ratio <= 1.0:
+            raise InputError(f"train.{name}.min_lr_ratio must lie in [0, 1], got {self.min_lr_ratio}")
+
+
+@dataclass
+class TrainConfig:
+    lip: StageTrainConfig = field(default_factory=StageTrainConfig)  # stage 1a: lip aligner
+    mlm: StageTrainConfig = field(default_factory=StageTrainConfig)  # stage 1b: unit MLM
+    style: StageTrainConfig = field(default_factory=StageTrainConfig)  # stage 2: face-style adapter
+    dit: StageTrainConfig = field(default_factory=StageTrainConfig)  # stage 3: Style-DiT
+    amp: str = "auto"  # auto | none | bf16 | fp16
+    mlm_extra_text_sequences: int = 0  # text-only GRID unit sequences beside the corpus's own
+    mlm_max_units: int = 0  # MLM training windows in units (0 = mlm.max_units)
+    stage3_units: str = "predicted"  # c_lip from the frozen aligner + MLM, or "ground_truth" units
+    stage3_refine: bool = True  # predicted units go through the error detector + MLM (as at inference)
+    val_max_clips: int = 200  # validation clips evaluated at the end of each stage
+    num_workers: int = 0  # DataLoader worker processes
+
+    def validate(self) -> TrainConfig:
+        for name in ("lip", "mlm", "style", "dit"):
+            getattr(self, name).validate(name)
+        if self.amp not in AMP_CHOICES:
+            raise InputError(f"train.amp must be one of {', '.join(AMP_CHOICES)}, not {self.amp!r}")
+        if self.stage3_units not in STAGE3_UNITS:
+            raise InputError(f"train.stage3_units must be one of {', '.join(STAGE3_UNITS)}")
+        if min(self.mlm_extra_text_sequences, self.mlm_max_units, self.val_max_clips, self.num_workers) < 0:
+            raise InputError("train.mlm_extra_text_sequences, mlm_max_units, val_max_clips, num_workers >= 0")
+        return self
+
+
+def _debug() -> TrainConfig:
+    # a step or two of each network on 0.64 s windows: the whole recipe runs in a test in seconds
+    tiny = dict(steps=2, batch_size=2, lr=1e-3, window_frames=16, ckpt_every=1, log_every=1)
+    return TrainConfig(
+        lip=StageTrainConfig(**tiny),
+        mlm=StageTrainConfig(**tiny),
+        style=StageTrainConfig(**tiny),
+        dit=StageTrainConfig(**tiny),
+        mlm_extra_text_sequences=2,
+        val_max_clips=4,
+    )
+
+
+def _synth() -> TrainConfig:
+    # the shipped SynthTalk model on 2 CPU cores: 3 s windows (75 frames, 150 tokens)
+    return TrainConfig(
+        lip=StageTrainConfig(
+            steps=6000, batch_size=8, lr=1e-3, warmup_steps=300, window_frames=75, ckpt_every=500
+        ),
+        mlm=StageTrainConfig(steps=4000, batch_size=32, lr=5e-4, warmup_steps=200, ckpt_every=500),
+        style=StageTrainConfig(
+            steps=2000, batch_size=16, lr=1e-3, warmup_steps=100, window_frames=75, ckpt_every=500
+        ),
+        dit=StageTrainConfig(
+            steps=20000, batch_size=8, lr=3e-4, warmup_steps=500, window_frames=75, ckpt_every=1000
+        ),
+        mlm_extra_text_sequences=2000,
+        mlm_max_units=300,
+    )
+
+
+def _paper() -> TrainConfig:
+    # GPU machines, LRS3-scale data: larger batches, longer schedules, bf16 autocast (amp auto)
+    return TrainConfig(
+        lip=StageTrainConfig(
+            steps=100_000,
+            batch_size=32,
+            lr=5e-4,
+            warmup_steps=2000,
+            window_frames=125,
+            ckpt_every=2000,
+            log_every=50,
+        ),
+        mlm=StageTrainConfig(
+            steps=50_000, batch_size=128, lr=3e-4, warmup_steps=2000, ckpt_every=2000, log_every=50
+        ),
+        style=StageTrainConfig(
+            steps=20_000,
+            batch_size=64,
+            lr=5e-4,
+            warmup_steps=1000,
+            window_frames=125,
+            ckpt_every=2000,
+            log_every=50,
+        ),
+        dit=StageTrainConfig(
+            steps=300_000,
+            batch_size=32,
+            lr=1e-4,
+            warmup_steps=5000,
+            window_frames=125,
+            ckpt_every=5000,
+            log_every=50,
+        ),
+        mlm_extra_text_sequences=20_000,
+        mlm_max_units=400,
+        val_max_clips=500,
+        num_workers=4,
+    )
+
+
+TRAIN_PRESETS: dict[str, Callable[[], TrainConfig]] = {"debug": _debug, "synth": _synth, "paper": _paper}
+
+
+def train_preset(name: str) -> TrainConfig:
+    """The TrainConfig preset ``name``: "debug", "synth" or "paper"."""
+    if name not in TRAIN_PRESETS:
+        raise InputError(f"unknown training preset {name!r}; choose one of {', '.join(TRAIN_PRESETS)}")
+    return TRAIN_PRESETS[name]()

@@ -1,0 +1,152 @@
+"""Stage 2, acoustic-face alignment: the face-style adapter against targets of the target speech.
+
+Inputs per clip window: the dlib descriptor [B, 128], per-frame expression features
+[B, T, E] (E = style.expression_dim: 7 fer probabilities, or 135 with the fer embedding),
+the frame padding mask and, with ``style.use_face_encoder``, the aligned face crops
+[B, N, 3, S, S]. Targets: the resemblyzer speaker embedding [B, 256], relative log-F0 /
+voiced / energy [B, 2T] and the utterance emotion [B]; losses ``FaceStyleAdapter.losses``.
+-> OUT/runs/stage2 (checkpoints, TensorBoard, val_metrics.json), OUT/style.safetensors.
+
+Validation (whole clips): cosine of the predicted to the true speaker embedding, emotion
+accuracy, F0 correlation on voiced tokens (Pearson, pooled over the clips).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from ..errors import InputError
+from . import distributed as ddp
+from .stages import (
+    DataSource,
+    StageRun,
+    feature_info,
+    make_optimizer,
+    save_network,
+    seed_models,
+    trainer_options,
+    warmup_cosine,
+    write_metrics,
+)
+
+
+def check_style_inputs(run: StageRun, source: DataSource) -> None:
+    """The prepared features must be what the adapter's config asks for."""
+    style = run.cfg.style
+    if style.use_expression_encoder:
+        raise InputError(
+            "style.use_expression_encoder needs per-frame face crops, which prepared data does not hold; "
+            "train with --set style.use_expression_encoder=false"
+        )
+    dim = feature_info(source)["expression_dim"]
+    if dim != style.expression_dim:
+        raise InputError(
+            f"{source.data_dir} holds {dim}-D expression features but style.expression_dim is "
+            f"{style.expression_dim}; re-run: imagintalk prepare {source.data_dir} --overwrite "
+            f"with this preset"
+        )
+
+
+def style_inputs(batch: dict[str, Any], use_face_encoder: bool) -> dict[str, Tensor | None]:
+    """The adapter's keyword inputs from a collated batch (key_padding_mask True = padding)."""
+    return {
+        "descriptor": batch["identity"],  # [B, 128]
+        "expression": batch["expression"],  # [B, T, E]
+        "key_padding_mask": ~batch["frame_mask"],  # [B, T]
+        "face_images": batch["face_crops"] if use_face_encoder else None,  # [B, N, 3, S, S]
+    }
+
+
+def style_targets(batch: dict[str, Any]) -> dict[str, Tensor]:
+    targets = {"speaker_embedding": batch["speaker_embedding"], **batch["prosody"]}  # [B, 256], 3 x [B, 2T]
+    if bool((batch["emotion"] >= 0).any()):  # cross-entropy skips unknown labels (-100)
+        targets["emotion"] = batch["emotion"]
+    return targets
+
+
+def make_step(use_face_encoder: bool):
+    def step(model: nn.Module, batch: dict[str, Any]) -> tuple[Tensor, dict[str, Tensor]]:
+        outputs = model(**style_inputs(batch, use_face_encoder))
+        losses = ddp.unwrap(model).losses(outputs, style_targets(batch))
+        # a batch without emotion labels still touches the emotion head: DDP wants every gradient
+        total = losses.pop("total") + 0.0 * outputs["emotion_logits"].sum()
+        return total, {k: v.detach() for k, v in losses.items()}
+
+    return step
+
+
+def _pearson(a: Tensor, b: Tensor) -> float:
+    if a.numel() < 2:
+        return float("nan")
+    a, b = a - a.mean(), b - b.mean()
+    return float((a * b).sum() / (a.norm() * b.norm()).clamp(min=1e-12))
+
+
+@torch.no_grad()
+def evaluate_style(run: StageRun, adapter: nn.Module) -> dict[str, float]:
+    """Validation clips, whole: speaker cosine, emotion accuracy, voiced-token F0 correlation."""
+    from ..data.collate import collate
+    from ..data.dataset import FeatureDataset
+
+    assert run.val is not None
+    dataset = FeatureDataset(run.val.data_dir, run.val.split, None, run.cfg.seed)
+    device = next(adapter.parameters()).device
+    use_face = run.cfg.style.use_face_encoder
+    cosines, hits, labelled, f0_pred, f0_true = [], 0, 0, [], []
+    count = min(len(dataset), run.train_cfg.val_max_clips)
+    for index in range(count):
+        batch = collate([dataset[index]])
+        inputs = {k: (None if v is None else v.to(device)) for k, v in style_inputs(batch, use_face).items()}
+        out = adapter(**inputs)
+        target = torch.nn.functional.normalize(batch["speaker_embedding"].to(device), dim=-1)
+        cosines.append(float((out["speaker"] * target).sum()))
+        if int(batch["emotion"][0]) >= 0:
+            labelled += 1
+            hits += int(out["emotion_logits"].argmax(-1)[0] == batch["emotion"][0].to(device))
+        voiced = batch["prosody"]["voiced"][0].to(device) > 0.5  # [2T]
+        f0_pred.append(out["log_f0"][0][voiced].float())
+        f0_true.append(batch["prosody"]["log_f0"][0].to(device)[voiced])
+    return {
+        "clips": float(count),
+        "speaker_cosine": sum(cosines) / max(len(cosines), 1),
+        "emotion_accuracy": hits / labelled if labelled else float("nan"),
+        "f0_correlation": _pearson(torch.cat(f0_pred), torch.cat(f0_true)) if f0_pred else float("nan"),
+    }
+
+
+def train_stage2(run: StageRun) -> dict[str, Any]:
+    """Train the face-style adapter -> {"files", "val"}; writes OUT/style.safetensors."""
+    from ..data.collate import collate
+    from ..data.dataset import FeatureDataset
+    from ..models.face_style import FaceStyleAdapter
+    from .trainer import Trainer
+
+    cfg, stage = run.cfg, run.train_cfg.style
+    check_style_inputs(run, run.train)
+    if run.val is not None:
+        check_style_inputs(run, run.val)
+    dataset = FeatureDataset(run.train.data_dir, run.train.split, stage.window_frames or None, cfg.seed)
+    seed_models(cfg.seed)
+    adapter = FaceStyleAdapter.from_config(cfg.style)
+    eval_fn = (lambda model: evaluate_style(run, model)) if run.val is not None else None
+    trainer = Trainer(
+        adapter,
+        make_optimizer(stage),
+        make_step(cfg.style.use_face_encoder),
+        dataset,
+        collate,
+        trainer_options(run, stage, "stage2"),
+        warmup_cosine(stage, run.max_steps or stage.steps),
+        eval_fn,
+    )
+    summary = trainer.train()
+    save_network(run, "style", trainer.model)
+    result: dict[str, Any] = {"files": [str(run.model_dir / "style.safetensors")]}
+    evals = [h for h in summary["history"] if h["split"] == "eval"]
+    if evals:
+        result["val"] = {k: v for k, v in evals[-1].items() if k not in ("step", "split")}
+        write_metrics(run, "stage2", result["val"])
+    return result

@@ -1,0 +1,230 @@
+"""What the three training stages share: the run settings, data checks, optimiser, schedule, options.
+
+A :class:`StageRun` is built once by ``imagintalk train`` and handed to the stage functions
+(``stage1.train_stage1``, ``stage2.train_stage2``, ``stage3.train_stage3``). Each trained
+network gets its own Trainer run directory under ``OUT/runs`` (checkpoints, TensorBoard,
+train_log.jsonl) and, once trained, its file in the model directory ``OUT``
+(``models.bundle.save_component``), written by rank 0 only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..checkpoint import latest_checkpoint
+from ..config import Config
+from ..errors import InputError
+from . import distributed as ddp
+from .config import StageTrainConfig, TrainConfig
+from .trainer import TrainerOptions
+
+# sections that fix the networks' shapes: every stage of one model directory must agree on them
+MODEL_SECTIONS = ("codec", "units", "lip", "mlm", "style", "dit")
+VAL_SPLITS = ("val", "valid", "dev")
+
+
+@dataclass
+class DataSource:
+    """A prepared data dir and the split of its clips to use (None = every clip)."""
+
+    data_dir: Path
+    split: str | None
+
+    def describe(self) -> str:
+        return f"{self.data_dir}" + (f" (split {self.split})" if self.split else "")
+
+
+@dataclass
+class StageRun:
+    cfg: Config
+    train_cfg: TrainConfig
+    train: DataSource
+    val: DataSource | None
+    model_dir: Path  # OUT: config.json + one safetensors file per network
+    resume: bool = False
+    max_steps: int | None = None  # overrides every network's train_cfg steps
+    amp: str = "none"  # resolved: none | bf16 | fp16
+    device: str = "auto"
+    progress: bool = True
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.model_dir / "runs"
+
+    @property
+    def is_main(self) -> bool:
+        return ddp.init_distributed(self.device_type).is_main
+
+    @property
+    def device_type(self) -> str:
+        return "cuda" if torch.cuda.is_available() and self.device in ("auto", "cuda") else "cpu"
+
+
+# --- data ---------------------------------------------------------------------------------------
+def check_prepared(data_dir: Path) -> list[Path]:
+    """The feature files of a prepared data dir; InputError (one line) when there are none."""
+    if not data_dir.is_dir():
+        raise InputError(f"data dir not found: {data_dir}")
+    files = sorted((data_dir / "features").glob("*.npz"))
+    if not files:
+        raise InputError(
+            f"{data_dir} is not prepared (no features/*.npz); run: imagintalk prepare {data_dir}"
+        )
+    return files
+
+
+def splits_of(data_dir: Path) -> dict[str, int]:
+    """Clip counts per split of a prepared data dir ("" for clips without one)."""
+    from ..data.feature_file import read_features
+
+    counts: dict[str, int] = {}
+    for path in check_prepared(data_dir):
+        split = str(read_features(path, ("split",))["split"])
+        counts[split] = counts.get(split, 0) + 1
+    return counts
+
+
+def data_sources(data_dir: Path, val_dir: Path | None) -> tuple[DataSource, DataSource | None]:
+    """Training clips: split "train" when the dir has one (else every clip); validation clips:
+    ``val_dir`` when given (every clip), else a val/valid/dev split of ``data_dir`` when present."""
+    counts = splits_of(data_dir)
+    if "train" in counts:
+        train = DataSource(data_dir, "train")
+        own_val = next((s for s in VAL_SPLITS if s in counts), None)
+    else:  # no split names: every clip trains (validation then needs --val-data)
+        train, own_val = DataSource(data_dir, None), None
+    if val_dir is not None:
+        splits_of(val_dir)  # a clear error when it is not prepared
+        return train, DataSource(val_dir, None)
+    return train, (DataSource(data_dir, own_val) if own_val else None)
+
+
+def feature_info(source: DataSource) -> dict[str, Any]:
+    """Shapes of the first clip of ``source``: expression dim, codebooks, cardinality, token rate."""
+    from ..data.feature_file import read_features
+
+    for path in check_prepared(source.data_dir):
+        info = read_features(path, ("split", "expression", "codes", "codec_cardinality", "token_rate_factor"))
+        if source.split is None or info["split"] == source.split:
+            return {
+                "expression_dim": int(info["expression"].shape[-1]),
+                "num_codebooks": int(info["codes"].shape[0]),
+                "cardinality": int(info["codec_cardinality"]),
+                "token_rate_factor": int(info["token_rate_factor"]),
+            }
+    raise InputError(f"no clips of split {source.split!r} in {source.data_dir}")
+
+
+# --- the model directory ------------------------------------------------------------------------
+def check_model_dir(model_dir: Path, cfg: Config) -> None:
+    """Refuse to add a network to a model dir whose other networks were built with other sizes."""
+    path = model_dir / "config.json"
+    if not path.is_file():
+        return
+    try:
+        saved = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"model config {path} is unreadable: {exc}") from None
+    current = cfg.to_dict()
+    for section in MODEL_SECTIONS:
+        if saved.get(section) != current.get(section):
+            keys = sorted(k for k in current[section] if saved.get(section, {}).get(k) != current[section][k])
+            raise InputError(
+                f"the model at {model_dir} was trained with other {section} settings ({', '.join(keys)}); "
+                f"use the same --preset / --config / --set as its earlier stages, or another --out"
+            )
+
+
+# --- optimiser, schedule, trainer options -------------------------------------------------------
+def make_optimizer(stage: StageTrainConfig):
+    """AdamW over the trainable parameters; no weight decay on biases and norm weights (1-D)."""
+
+    def factory(model: nn.Module) -> torch.optim.Optimizer:
+        params = [p for p in model.parameters() if p.requires_grad]
+        decay = [p for p in params if p.dim() > 1]
+        no_decay = [p for p in params if p.dim() <= 1]
+        groups = [
+            {"params": decay, "weight_decay": stage.weight_decay},
+            {"params": no_decay, "weight_decay": 0},
+        ]
+        return torch.optim.AdamW(groups, lr=stage.lr)
+
+    return factory
+
+
+def warmup_cosine(stage: StageTrainConfig, total_steps: int):
+    """LambdaLR factory: linear warm-up over warmup_steps, then cosine to min_lr_ratio at total_steps."""
+
+    def factor(done: int) -> float:
+        if done < stage.warmup_steps:
+            return (done + 1) / stage.warmup_steps
+        span = max(total_steps - stage.warmup_steps, 1)
+        progress = min((done - stage.warmup_steps) / span, 1.0)
+        return stage.min_lr_ratio + (1 - stage.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return lambda optimizer: torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def run_dir(run: StageRun, name: str) -> Path:
+    """OUT/runs/<name>; without --resume, a dir that already holds checkpoints is refused."""
+    path = run.runs_dir / name
+    if not run.resume and latest_checkpoint(path / "checkpoints") is not None:
+        raise InputError(f"{path} already holds checkpoints: pass --resume to continue, or delete it")
+    return path
+
+
+def trainer_options(run: StageRun, stage: StageTrainConfig, name: str) -> TrainerOptions:
+    """TrainerOptions of one network's run (out_dir OUT/runs/<name>)."""
+    return TrainerOptions(
+        out_dir=str(run_dir(run, name)),
+        max_steps=run.max_steps or stage.steps,
+        batch_size=stage.batch_size,
+        grad_clip=stage.grad_clip or None,
+        log_every=stage.log_every,
+        ckpt_every=stage.ckpt_every,
+        seed=run.cfg.seed,
+        amp=run.amp,
+        resume=run.resume,
+        num_workers=run.train_cfg.num_workers,
+        device=run.device,
+        progress=run.progress,
+        config=run.cfg.to_dict(),
+    )
+
+
+def total_steps(run: StageRun, stage: StageTrainConfig) -> int:
+    return run.max_steps or stage.steps
+
+
+def write_metrics(run: StageRun, name: str, metrics: dict[str, Any]) -> Path | None:
+    """OUT/runs/<name>/val_metrics.json (rank 0)."""
+    if not run.is_main:
+        return None
+    path = run.runs_dir / name / "val_metrics.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(metrics, indent=2) + "\n")
+    return path
+
+
+def save_network(run: StageRun, name: str, module: nn.Module) -> None:
+    """MODEL_DIR/<name>.safetensors (+ config.json) from rank 0; every rank waits for it."""
+    from ..models.bundle import save_component
+
+    info = ddp.init_distributed(run.device_type)
+    if info.is_main:
+        save_component(run.model_dir, name, ddp.unwrap(module), run.cfg)
+    ddp.barrier(info)
+
+
+def seed_models(seed: int) -> None:
+    """Seed before building networks: every rank (and every rerun) starts from the same weights."""
+    from .rng import seed_everything
+
+    seed_everything(seed)

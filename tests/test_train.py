@@ -1,0 +1,249 @@
+"""imagintalk train: the three stages on a tiny prepared SynthTalk dir, resume, DDP on gloo, errors."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from imagintalk.codec.train import train_world_rvq
+from imagintalk.commands import train as train_command
+from imagintalk.config import load_config
+from imagintalk.data.feature_file import read_features
+from imagintalk.data.prepare import load_codec, prepare_dataset
+from imagintalk.errors import ImaginTalkError, InputError
+from imagintalk.models.bundle import COMPONENTS, load_bundle
+from imagintalk.synth.corpus import generate_corpus, read_manifest, write_manifest
+from imagintalk.train.config import TRAIN_PRESETS, train_preset
+
+NUM_CLIPS = 5  # 4 train + 1 val
+# the debug preset's expression CNN wants per-frame crops that prepared data does not hold
+NO_EXPR_CNN = ("--set", "style.use_expression_encoder=false")
+CLI_SCRIPT = """import sys
+from imagintalk.commands import train
+import argparse
+parser = argparse.ArgumentParser()
+train.register(parser.add_subparsers())
+args = parser.parse_args(["train", *sys.argv[1:]])
+sys.exit(args.func(args))
+"""
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory) -> tuple[Path, Path]:
+    """5 debug SynthTalk clips (the last one in split "val"), prepared with a fresh debug codec."""
+    root = tmp_path_factory.mktemp("train")
+    cfg = load_config("debug")
+    data_dir = root / "data"
+    generate_corpus(data_dir, NUM_CLIPS, seed=0, split="train", cfg=cfg.synth, workers=1, progress=False)
+    entries = read_manifest(data_dir / "manifest.jsonl")
+    entries[-1]["split"] = "val"
+    write_manifest(data_dir / "manifest.jsonl", entries)
+    cfg.codec.train_cache = str(root / "codec_corpus")
+    codec_dir = root / "codec"
+    train_world_rvq(cfg.codec, seed=0, progress=False).save(codec_dir)
+    cfg.codec.path = str(codec_dir)
+    report = prepare_dataset(data_dir, cfg, workers=1, progress=False)
+    assert report.failed == 0
+    return data_dir, codec_dir
+
+
+def _train(*argv: str) -> int:
+    parser = argparse.ArgumentParser()
+    train_command.register(parser.add_subparsers())
+    args = parser.parse_args(["train", *argv, "--no-progress"])
+    return args.func(args)
+
+
+def _stage(stage: int, data: Path, out: Path, *extra: str) -> int:
+    return _train(
+        "--stage",
+        str(stage),
+        "--preset",
+        "debug",
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        *NO_EXPR_CNN,
+        *extra,
+    )
+
+
+@pytest.fixture(scope="module")
+def trained(prepared, tmp_path_factory) -> Path:
+    """The three stages, one after the other, into one model dir."""
+    data_dir, _ = prepared
+    model_dir = tmp_path_factory.mktemp("model") / "model"
+    for stage in (1, 2, 3):
+        assert _stage(stage, data_dir, model_dir) == 0
+    return model_dir
+
+
+def _log(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "train_log.jsonl").read_text().splitlines()]
+
+
+def test_three_stages_write_a_loadable_model(trained) -> None:
+    for name in COMPONENTS:
+        assert (trained / f"{name}.safetensors").is_file()
+    bundle = load_bundle(trained)
+    assert bundle.cfg.preset == "debug" and not bundle.cfg.style.use_expression_encoder
+    for run in ("stage1_lip", "stage1_mlm", "stage2", "stage3"):
+        log = [r for r in _log(trained / "runs" / run) if r["split"] == "train"]
+        assert [r["step"] for r in log] == [1, 2] and all(np.isfinite(r["loss"]) for r in log)
+        assert any((trained / "runs" / run / "tensorboard").iterdir())
+        assert (trained / "runs" / run / "checkpoints" / "step_00000002" / "model.safetensors").is_file()
+    assert "unit_accuracy" in _log(trained / "runs" / "stage1_lip")[0]
+
+
+def test_validation_metrics_are_recorded(trained) -> None:
+    semantic = json.loads((trained / "runs" / "stage1_mlm" / "val_metrics.json").read_text())
+    assert semantic["clips"] == 1 and semantic["unit_steps"] > 0
+    for key in ("raw_unit_accuracy", "refined_unit_accuracy", "detector_fire_rate", "mean_similarity"):
+        assert 0.0 <= semantic[key] <= 1.0
+    style = json.loads((trained / "runs" / "stage2" / "val_metrics.json").read_text())
+    assert -1.0 <= style["speaker_cosine"] <= 1.0 and style["emotion_accuracy"] in (0.0, 1.0)
+    dit = json.loads((trained / "runs" / "stage3" / "val_metrics.json").read_text())
+    assert dit["loss_per_token"] > 0
+
+
+def test_stage3_caches_conditions_keyed_by_the_frozen_weights(trained) -> None:
+    caches = sorted(p.name for p in (trained / "runs" / "stage3").glob("conditions_*.safetensors"))
+    assert len(caches) == 2 and caches[0].startswith("conditions_train_")
+
+
+def test_resume_continues_from_the_last_checkpoint(prepared, trained) -> None:
+    data_dir, _ = prepared
+    with pytest.raises(InputError, match="--resume"):
+        _stage(2, data_dir, trained)
+    before = (trained / "style.safetensors").read_bytes()
+    assert _stage(2, data_dir, trained, "--resume", "--max-steps", "3") == 0
+    steps = [r["step"] for r in _log(trained / "runs" / "stage2") if r["split"] == "train"]
+    assert steps == [1, 2, 3]  # step 3 only: the first two came back from the checkpoint
+    assert (trained / "runs" / "stage2" / "checkpoints" / "step_00000003").is_dir()
+    assert (trained / "style.safetensors").read_bytes() != before
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_ddp_with_two_gloo_processes(prepared, tmp_path) -> None:
+    data_dir, _ = prepared
+    script = tmp_path / "train_cli.py"
+    script.write_text(CLI_SCRIPT)
+    out = tmp_path / "model"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MASTER_ADDR": "127.0.0.1"}
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_addr",
+        "127.0.0.1",
+        "--master_port",
+        str(_free_port()),
+        str(script),
+        "--stage",
+        "1",
+        "--preset",
+        "debug",
+        "--data",
+        str(data_dir),
+        "--out",
+        str(out),
+        "--max-steps",
+        "1",
+        "--no-progress",
+        *NO_EXPR_CNN,
+    ]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.count("stage 1 done") == 1  # rank 0 reports
+    assert sorted(p.name for p in out.glob("*.safetensors")) == ["lip.safetensors", "mlm.safetensors"]
+    for run in ("stage1_lip", "stage1_mlm"):
+        assert [p.name for p in (out / "runs" / run / "checkpoints").iterdir()] == ["step_00000001"]
+        meta = json.loads((out / "runs" / run / "checkpoints" / "step_00000001" / "meta.json").read_text())
+        assert meta["state"]["data"]["world_size"] == 2
+    load_bundle(out, components=("lip", "mlm"))
+
+
+def _error(*argv: str) -> str:
+    with pytest.raises(ImaginTalkError) as info:
+        _train(*argv)
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+def test_clear_errors(prepared, tmp_path) -> None:
+    data_dir, _ = prepared
+    out = str(tmp_path / "model")
+    assert "not found" in _error("--stage", "1", "--preset", "debug", "--data", str(tmp_path / "nope"))
+    (tmp_path / "raw").mkdir()
+    assert "imagintalk prepare" in _error(
+        "--stage", "1", "--preset", "debug", "--data", str(tmp_path / "raw")
+    )
+    message = _error("--stage", "3", "--preset", "debug", "--data", str(data_dir), "--out", out, *NO_EXPR_CNN)
+    assert "train stage 1 first" in message
+    assert "use_expression_encoder" in _error(
+        "--stage", "2", "--preset", "debug", "--data", str(data_dir), "--out", out,
+        "--set", "style.use_expression_encoder=true",
+    )  # fmt: skip
+    message = _error(
+        "--stage",
+        "2",
+        "--preset",
+        "debug",
+        "--data",
+        str(data_dir),
+        "--out",
+        out,
+        *NO_EXPR_CNN,
+        "--set",
+        "style.expression_dim=135",
+    )
+    assert "7-D expression" in message and "prepare" in message
+
+
+def test_model_dir_refuses_other_network_sizes(trained, prepared) -> None:
+    data_dir, _ = prepared
+    with pytest.raises(InputError, match="other dit settings"):
+        _stage(3, data_dir, trained, "--set", "dit.depth=3", "--resume")
+
+
+def test_extract_stores_the_expression_width_the_style_config_asks_for(prepared) -> None:
+    from imagintalk.data.extract import ClipExtractor
+
+    data_dir, codec_dir = prepared
+    crops = read_features(next((data_dir / "features").glob("train_*.npz")), ("face_crops",))["face_crops"]
+    cfg = load_config("debug")
+    cfg.codec.path = str(codec_dir)
+    extractor = ClipExtractor(cfg, load_codec(cfg))
+    probs = extractor.expression(crops)
+    assert probs.shape == (len(crops), 7) and np.allclose(probs.sum(1), 1, atol=1e-2)
+    cfg.style.expression_dim = 135
+    wide = extractor.expression(crops)
+    assert wide.shape == (len(crops), 135) and np.allclose(wide[:, :7], probs, atol=1e-5)
+    cfg.style.expression_dim = 9
+    with pytest.raises(InputError, match="7 or 135"):
+        extractor.expression(crops)
+
+
+def test_train_presets_validate_and_scale() -> None:
+    for name in TRAIN_PRESETS:
+        train_preset(name).validate()
+    assert train_preset("debug").dit.steps < train_preset("synth").dit.steps < train_preset("paper").dit.steps
+    with pytest.raises(InputError):
+        train_preset("huge")
