@@ -17,7 +17,17 @@ from . import __version__
 from .errors import ImaginTalkError
 
 # module names under imagintalk.commands, in the order `imagintalk --help` lists them
-COMMAND_MODULES = ("synth", "preprocess", "units", "codec", "train_codec", "prepare", "train", "eval")
+COMMAND_MODULES = (
+    "synth",
+    "preprocess",
+    "units",
+    "codec",
+    "train_codec",
+    "prepare",
+    "train",
+    "speak",
+    "eval",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

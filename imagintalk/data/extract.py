@@ -12,7 +12,7 @@ are as wide as ``style.expression_dim`` asks (7 or 135).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,6 +22,9 @@ from ..errors import InputError
 from .codec_identity import codec_identity, token_rate_factor
 from .config import DataConfig
 from .feature_file import FORMAT_VERSION, check_lengths
+
+if TYPE_CHECKING:
+    from ..video.result import FaceTrackResult
 
 
 def pad_or_trim(values: np.ndarray, length: int, fill: float = 0) -> np.ndarray:
@@ -47,6 +50,35 @@ def downscale_crops(
     index = pool[sample_indices(len(pool), count)]
     crops = np.stack([cv2.resize(faces[i], (size, size), interpolation=cv2.INTER_AREA) for i in index])
     return crops.astype(np.uint8), index.astype(np.int64)
+
+
+def visual_features(track: FaceTrackResult, cfg: Config, data_cfg: DataConfig) -> dict[str, np.ndarray]:
+    """What the networks see of a clip, from its FaceTrackResult: the ONE definition shared by
+    training data (``ClipExtractor``) and speaking (``imagintalk.pipeline``).
+
+    identity [128] (dlib descriptor of the aligned crops), expression [T, E] (E =
+    style.expression_dim: 7 fer probabilities, or 135 with fer's 128-D embedding),
+    face_crops [N, S, S, 3] uint8 and face_crop_frames [N] (their frame indices).
+    """
+    from ..features import clip_identity, expression_features, expression_vector
+
+    dim = cfg.style.expression_dim
+    if dim == 7:
+        expression = expression_features(track.face)
+    elif dim == 135:
+        expression = expression_vector(track.face)
+    else:
+        raise InputError(f"style.expression_dim must be 7 or 135 (what fer gives), got {dim}")
+    crops, crop_frames = downscale_crops(
+        track.face, track.detected, data_cfg.face_crops, data_cfg.face_crop_size
+    )
+    landmarks_px = track.aligned_landmarks * cfg.video.face_size  # crop pixels, as the descriptor wants
+    return {
+        "identity": clip_identity(track.face, landmarks_px, data_cfg.identity_samples).astype(np.float32),
+        "expression": np.asarray(expression, np.float32),
+        "face_crops": crops,
+        "face_crop_frames": crop_frames,
+    }
 
 
 class ClipExtractor:
@@ -78,18 +110,6 @@ class ClipExtractor:
         segments = align_transcript(wav, sr, entry["text"])
         return frame_units(segments, num_tokens, rate, source="arpabet").astype(np.int16), "alignment"
 
-    def expression(self, faces: np.ndarray) -> np.ndarray:
-        """Aligned face crops [T, H, W, 3] -> float32 [T, E], E = style.expression_dim: 7 fer
-        probabilities, or 135 = those ++ fer's 128-D embedding (emotions told apart far better)."""
-        from ..features import expression_features, expression_vector
-
-        dim = self.cfg.style.expression_dim
-        if dim == 7:
-            return np.asarray(expression_features(faces), np.float32)  # [T, 7]
-        if dim == 135:
-            return np.asarray(expression_vector(faces), np.float32)  # [T, 135]
-        raise InputError(f"style.expression_dim must be 7 or 135 (what fer gives), got {dim}")
-
     def audio_features(self, wav: np.ndarray, num_tokens: int) -> dict[str, np.ndarray]:
         """wav [N] at the codec rate -> codes [K, num_tokens] int16, speaker embedding, prosody."""
         import torch
@@ -117,7 +137,6 @@ class ClipExtractor:
     def __call__(self, entry: dict[str, Any], data_dir: Path) -> dict[str, Any]:
         """One manifest entry (paths relative to ``data_dir``) -> the feature file's arrays."""
         from ..codec.audio import read_audio
-        from ..features import clip_identity
         from ..video.frontdoor import process_video
 
         cfg, dcfg = self.cfg, self.data_cfg
@@ -130,8 +149,6 @@ class ClipExtractor:
         # the audio spans exactly the T frames: T * hop_per_frame samples, padded or cut
         wav = read_audio(data_dir / entry["audio"], self.codec.sample_rate)
         wav = pad_or_trim(wav, int(round(t * self.codec.sample_rate / cfg.video.fps)))
-        crops, crop_frames = downscale_crops(track.face, track.detected, dcfg.face_crops, dcfg.face_crop_size)
-        landmarks_px = track.aligned_landmarks * cfg.video.face_size  # crop pixels, as the descriptor wants
         units, unit_source = self.units(entry, wav, self.codec.sample_rate, num_tokens)
         arrays: dict[str, Any] = {
             "format_version": FORMAT_VERSION,
@@ -145,10 +162,7 @@ class ClipExtractor:
             "token_rate_factor": self.factor,
             "mouth": track.mouth.astype(np.uint8),
             "detected": track.detected.astype(bool),
-            "face_crops": crops,
-            "face_crop_frames": crop_frames,
-            "identity": clip_identity(track.face, landmarks_px, dcfg.identity_samples).astype(np.float32),
-            "expression": self.expression(track.face),
+            **visual_features(track, cfg, dcfg),
             "units": units,
             "unit_source": unit_source,
             **self.audio_features(wav, num_tokens),

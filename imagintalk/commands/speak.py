@@ -1,0 +1,76 @@
+"""``imagintalk speak VIDEO -o OUT.wav``: speech for a silent talking-face video."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "speak",
+        help="generate speech for a silent talking-face video",
+        description="Turn a silent talking-face video into speech of the same duration (16 kHz wav); "
+        "--mux also writes the video with that speech as its sound track.",
+    )
+    parser.add_argument("video", help="input video (any size, frame rate and length)")
+    parser.add_argument("-o", "--out", required=True, help="output wav")
+    parser.add_argument("--model", help="model directory (default: the shipped models/imagintalk)")
+    parser.add_argument("--steps", type=int, default=64, help="sampler steps (default: 64)")
+    parser.add_argument("--sampler", default="euler", choices=("euler", "analytic"), help="reverse sampler")
+    parser.add_argument("--tau", type=float, help="error-detector threshold (default: the model's, 0.9)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed: same seed, same speech")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
+    parser.add_argument("--mux", metavar="OUT.mp4", help="also write the video with the speech (H.264 + AAC)")
+    parser.add_argument("--no-refine", action="store_true", help="ablation: no MLM refinement of the units")
+    parser.add_argument("--hide-lips", action="store_true", help="ablation: the model sees no mouth")
+    parser.add_argument("--dit-weights", metavar="PATH", help="another dit.safetensors (e.g. single adaLN)")
+    parser.add_argument("--max-window", type=float, default=10.0, help="longest utterance window, s")
+    parser.add_argument(
+        "--json", metavar="OUT.json", help="write the run's summary (timings, windows) as JSON"
+    )
+    parser.add_argument("--progress", action="store_true", help="show the sampler's progress bar")
+    parser.set_defaults(func=run)
+
+
+def format_summary(summary: dict) -> str:
+    """A few lines for the terminal: duration, windows, flagged units, timings."""
+    spoken = sum(w["status"] == "spoken" for w in summary["windows"])
+    timings = ", ".join(f"{k} {v:.2f}" for k, v in summary["timings_s"].items())
+    lines = [
+        f"{summary['duration_s']:.2f} s of speech ({summary['frames']} frames at 25 fps), "
+        f"{spoken}/{len(summary['windows'])} windows spoken, {summary['flagged_pct']:.1f}% units flagged, "
+        f"{summary['network_calls']} network calls",
+        f"timings (s): {timings}",
+    ]
+    lines += [f"warning: {w}" for w in summary["warnings"]]
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from ..errors import ImaginTalkError
+    from ..pipeline import Pipeline
+
+    pipeline = Pipeline.from_dir(
+        args.model, device=args.device, steps=args.steps, sampler=args.sampler, tau=args.tau, seed=args.seed,
+        dit_weights=args.dit_weights, refine=not args.no_refine, hide_lips=args.hide_lips,
+        max_window_s=args.max_window, progress=args.progress,
+    )  # fmt: skip
+    result = pipeline.speak_file(args.video)
+    wav_path = result.save_wav(args.out)
+    print(format_summary(result.summary()))
+    print(f"wrote {wav_path}")
+    if args.mux:
+        from ..pipeline.mux import mux_speech
+
+        print(f"wrote {mux_speech(args.video, result.wav, result.sample_rate, args.mux)}")
+    if args.json:
+        try:
+            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.json).write_text(json.dumps(result.summary(), indent=2))
+        except OSError as exc:
+            raise ImaginTalkError(f"cannot write {args.json}: {exc}") from None
+        print(f"wrote {args.json}")
+    return 0

@@ -1,0 +1,56 @@
+"""The network inputs of one window, computed exactly as training computes them.
+
+Training reads them from feature files written by ``data.extract.ClipExtractor`` and batched
+by ``data.collate``; here the same arrays come from a FaceTrackResult in memory through the
+same function, ``data.extract.visual_features`` (identity, expression, face crops), plus the
+mouth ROIs normalised as ``collate`` does (``normalize_mouth``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from ..config import Config
+from ..errors import CheckpointError
+from ..video.crops import normalize_mouth
+from ..video.result import FaceTrackResult
+
+
+@dataclass
+class WindowInputs:
+    mouth: Tensor  # [1, T, 88, 88] float32, normalised
+    identity: Tensor  # [1, 128] float32, L2-normalised dlib descriptor
+    expression: Tensor  # [1, T, E] float32 (E = style.expression_dim)
+    face_crops: Tensor  # [1, N, 3, S, S] float32 in [0, 1]
+
+    def to(self, device: torch.device | str) -> WindowInputs:
+        return WindowInputs(
+            *(t.to(device) for t in (self.mouth, self.identity, self.expression, self.face_crops))
+        )
+
+
+def check_style_inputs(cfg: Config) -> None:
+    """Refuse models whose style adapter needs inputs that neither training data nor speaking provide."""
+    if cfg.style.use_expression_encoder:
+        raise CheckpointError(
+            "this model's style adapter uses per-frame expression images (style.use_expression_encoder), "
+            "which models.bundle.style_condition does not pass; retrain with it off"
+        )
+
+
+def window_inputs(track: FaceTrackResult, cfg: Config) -> WindowInputs:
+    """One window's FaceTrackResult (T frames at 25 fps) -> the networks' inputs (batch of one)."""
+    from ..data.extract import visual_features
+
+    visual = visual_features(track, cfg, cfg.data)  # the same arrays training reads
+    identity, expression, crops = visual["identity"], visual["expression"], visual["face_crops"]
+    mouth = normalize_mouth(track.mouth, cfg.video.mouth_crop)  # [T, 88, 88]
+    return WindowInputs(
+        mouth=torch.from_numpy(mouth)[None],
+        identity=torch.from_numpy(identity).float()[None],
+        expression=torch.from_numpy(expression)[None],
+        face_crops=torch.from_numpy(crops)[None].permute(0, 1, 4, 2, 3).float() / 255.0,
+    )

@@ -1,0 +1,403 @@
+"""``Pipeline``: silent talking-face video -> speech, for the CLI, the ROS node and the desktop app.
+
+    pipe = Pipeline.from_dir()                       # the shipped model, loaded once
+    result = pipe.speak_file("clip.mp4")             # or speak_frames(frames, ...) / speak_track(track)
+    result.save_wav("speech.wav")
+
+Every entry point ends in the same per-window path: FaceTrackResult window -> features
+(pipeline.features, as training extracts them) -> semantic_condition / style_condition
+(models.bundle, shared with training) -> sampler over the Style-DiT -> Codec.decode. Long
+inputs are cut into utterance windows (pipeline.windows) while the frames stream in, so only
+one window's crops are ever held.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..codec.base import Codec
+from ..errors import CheckpointError, InputError, NoFaceError
+from ..models.bundle import ModelBundle, load_bundle, semantic_condition, style_condition
+from ..video.frontdoor import FaceTrack
+from ..video.result import FaceTrackResult
+from .features import check_style_inputs, window_inputs
+from .result import STAGES, SpeechResult, WindowInfo
+from .weights import load_codec, load_dit_override, resolve_device
+from .windows import WindowCutter, assemble, mouth_opening, split_indices
+
+log = logging.getLogger(__name__)
+
+
+def window_seed(seed: int, index: int) -> int:
+    """The sampler seed of window ``index``: depends on (seed, index) only."""
+    return int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
+
+
+def round_half_up(x: float) -> int:
+    return int(np.floor(x + 0.5))
+
+
+@dataclass
+class _Spoken:
+    """One window's output: wav [N], tokens [K, T_tok], units / raw units [T_tok]."""
+
+    wav: np.ndarray
+    tokens: np.ndarray
+    units: np.ndarray
+    raw_units: np.ndarray
+    flagged: np.ndarray  # [T_tok] bool, units the error detector flagged
+    network_calls: int
+
+    def drop_frames(self, frames: int, samples_per_frame: int, factor: int) -> _Spoken:
+        """Without its first ``frames`` video frames (spoken only as context for a short window)."""
+        tokens = factor * frames
+        return _Spoken(
+            self.wav[frames * samples_per_frame :], self.tokens[:, tokens:], self.units[tokens:],
+            self.raw_units[tokens:], self.flagged[tokens:], self.network_calls,
+        )  # fmt: skip
+
+
+class Pipeline:
+    """A loaded model + codec that turns face video into speech. Deterministic for ``seed``."""
+
+    def __init__(
+        self,
+        bundle: ModelBundle,
+        codec: Codec,
+        *,
+        steps: int = 64,
+        sampler: str = "euler",
+        tau: float | None = None,
+        seed: int = 0,
+        refine: bool = True,
+        hide_lips: bool = False,
+        max_window_s: float = 10.0,
+        min_window_s: float | None = None,
+        device: str | torch.device = "cpu",
+        progress: bool = False,
+    ) -> None:
+        from ..builders import build_detector
+        from ..diffusion.sampling import get_sampler
+
+        get_sampler(sampler)  # unknown name -> InputError now, not after the front door
+        if steps < 1:
+            raise InputError(f"--steps must be at least 1, got {steps}")
+        if tau is not None and not 0.0 < tau <= 1.0:
+            raise InputError(f"tau must lie in (0, 1], got {tau}")
+        if seed < 0:
+            raise InputError(f"the seed must be non-negative, got {seed}")
+        if max_window_s < 1.0:
+            raise InputError(f"max_window_s must be at least 1 s, got {max_window_s}")
+        cfg = bundle.cfg
+        check_style_inputs(cfg)
+        if (codec.num_codebooks, codec.cardinality) != (cfg.dit.num_codebooks, cfg.dit.cardinality):
+            raise CheckpointError(
+                f"codec has {codec.num_codebooks} x {codec.cardinality} tokens, the model expects "
+                f"{cfg.dit.num_codebooks} x {cfg.dit.cardinality}"
+            )
+        self.factor = int(round(codec.frame_rate / cfg.video.fps))
+        if self.factor * cfg.video.fps != codec.frame_rate:
+            raise CheckpointError(
+                f"codec frame rate {codec.frame_rate} Hz is no whole multiple of {cfg.video.fps}"
+            )
+        self.cfg, self.bundle, self.codec = cfg, bundle, codec
+        self.device = torch.device(device)
+        self.steps, self.sampler, self.tau, self.seed = steps, sampler, tau, seed
+        self.refine, self.hide_lips, self.progress = refine, hide_lips, progress
+        self.max_window_s = max_window_s
+        self.min_window_s = 0.6 * max_window_s if min_window_s is None else min_window_s
+        self.samples_per_frame = codec.hop_length * self.factor  # 640 at 16 kHz, 50 Hz tokens, 25 fps
+        self.detector = build_detector(cfg.video.detector, upsample=cfg.video.upsample)  # loaded once
+
+    @classmethod
+    def from_dir(
+        cls,
+        model_dir: str | Path | None = None,
+        device: str = "cpu",
+        steps: int = 64,
+        sampler: str = "euler",
+        tau: float | None = None,
+        seed: int = 0,
+        codec: Codec | str | None = None,
+        dit_weights: str | Path | None = None,
+        **options: object,
+    ) -> Pipeline:
+        """Load MODEL_DIR (default: the shipped ``models/imagintalk``) once.
+
+        ``codec``: a Codec, or a codec directory / name overriding the config's ``codec.path``.
+        ``dit_weights``: another dit.safetensors (or a model dir holding one), e.g. the single-adaLN
+        ablation. ``options``: the keyword options of :class:`Pipeline` (refine, hide_lips, ...).
+        """
+        from ..builders import DEFAULT_MODELS_DIR
+
+        model_dir = Path(model_dir) if model_dir is not None else DEFAULT_MODELS_DIR / "imagintalk"
+        if not model_dir.is_dir():
+            raise CheckpointError(f"no model directory at {model_dir}")
+        torch_device = resolve_device(device)
+        bundle = load_bundle(model_dir, torch_device)
+        if dit_weights is not None:
+            bundle.dit = load_dit_override(dit_weights, bundle.cfg).to(torch_device).eval()
+        codec_obj = codec if isinstance(codec, Codec) else load_codec(bundle.cfg, model_dir, codec)
+        return cls(bundle, codec_obj, steps=steps, sampler=sampler, tau=tau, seed=seed, device=torch_device,
+                   **options)  # type: ignore[arg-type]  # fmt: skip
+
+    # ---------------------------------------------------------------- entry points
+
+    def speak_file(self, video_path: str | Path) -> SpeechResult:
+        """A video file (any size, frame rate, length) -> speech of the same duration."""
+        from ..video.io import iter_frames
+
+        return self._speak_stream(iter_frames(video_path, color="bgr"), "bgr", str(video_path))
+
+    def speak_frames(
+        self,
+        frames: Iterable[np.ndarray],
+        timestamps: Iterable[float] | None = None,
+        fps: float | None = None,
+        color: str = "bgr",
+    ) -> SpeechResult:
+        """Frames uint8 [H, W, 3] in memory (``color`` "bgr" or "rgb") -> speech.
+
+        ``timestamps``: seconds per frame (strictly increasing); without them frame i is at i / fps
+        (fps default: the front door's 25).
+        """
+        if timestamps is None:
+            rate = float(fps or self.cfg.video.fps)
+            if rate <= 0:
+                raise InputError(f"fps must be positive, got {fps}")
+            pairs: Iterator[tuple[np.ndarray, float]] = ((f, i / rate) for i, f in enumerate(frames))
+        else:
+            pairs = zip(frames, timestamps)
+        return self._speak_stream(pairs, color, "the frames")
+
+    def speak_track(self, track: FaceTrackResult) -> SpeechResult:
+        """A front-door result (T frames at 25 fps) -> speech [T * samples_per_frame]."""
+        started = time.perf_counter()
+        timings = dict.fromkeys(STAGES, 0.0)
+        openings = [mouth_opening(points) for points in track.aligned_landmarks]
+        cutter = WindowCutter(self.max_window_s, self.min_window_s, 1.0 / track.fps)
+        pieces, outputs, infos, warnings = [], [], [], self._track_warnings(track)
+        min_frames = int(np.ceil(self.cfg.video.min_duration_s * track.fps - 1e-9))
+        for index, (a, b) in enumerate(split_indices(track.times, openings, cutter)):
+            info = WindowInfo(
+                index, a, b - a, float(track.times[a]), filled_frames=int((~track.detected[a:b]).sum())
+            )
+            # a window too short to speak is spoken with the frames before it; only its own part is kept
+            lead = min(a, max(0, min_frames - (b - a)))
+            if b - a + lead < min_frames:
+                info.status = "too_short"
+                warnings.append(f"window {index} ({info.num_frames} frames) is too short to speak: silent")
+                spoken = None
+            else:
+                spoken = self._speak_window(slice_track(track, a - lead, b), index, timings, info)
+                spoken = spoken.drop_frames(lead, self.samples_per_frame, self.factor) if lead else spoken
+                info.flagged_fraction = float(spoken.flagged.mean()) if len(spoken.flagged) else 0.0
+            pieces.append((a * self.samples_per_frame, spoken.wav if spoken else np.zeros(0, np.float32)))
+            outputs.append(spoken)
+            infos.append(info)
+        return self._result(pieces, outputs, infos, track.num_frames, timings, warnings, started, "track")
+
+    # ---------------------------------------------------------------- the shared path
+
+    def _speak_stream(
+        self, pairs: Iterable[tuple[np.ndarray, float]], color: str, source: str
+    ) -> SpeechResult:
+        """Push frames into the front door; speak each window as soon as the cutter ends it.
+
+        A final window too short to speak (under video.min_duration_s) is spoken together with the
+        end of the previous one (the last ``recent`` frames are kept for that) and only its own
+        part is used.
+        """
+        from ..video.temporal import clip_duration
+
+        started = time.perf_counter()
+        timings = dict.fromkeys(STAGES, 0.0)
+        face_track = FaceTrack(self.cfg.video, self.detector, color=color)
+        face_track.source = source
+        fps, min_s = self.cfg.video.fps, self.cfg.video.min_duration_s
+        cutter = WindowCutter(self.max_window_s, self.min_window_s, 1.0 / fps)
+        times: list[float] = []  # every source timestamp (8 bytes a frame): the clip's exact length
+        recent: deque[tuple[np.ndarray, float]] = deque()  # source frames of the last ~min_s + 0.2 s
+        pieces, outputs, infos, warnings, errors = [], [], [], [], []
+        window_first: float | None = None
+        spent_in_windows = 0.0
+
+        def close_window(lead_from: float | None = None) -> None:
+            """Speak what the front door holds; with ``lead_from``, drop its frames before window_first."""
+            nonlocal window_first, spent_in_windows
+            t0 = time.perf_counter()
+            index, start_frame = len(infos), round_half_up((window_first - times[0]) * fps)
+            info = WindowInfo(index, start_frame, 0, window_first - times[0])
+            lead = 0 if lead_from is None else start_frame - round_half_up((lead_from - times[0]) * fps)
+            spoken = None
+            try:
+                window = face_track.finish()  # the tracker resets: the next window starts fresh
+                timings["front_door"] += time.perf_counter() - t0
+                info.num_frames = window.num_frames - lead
+                info.filled_frames = int((~window.detected[lead:]).sum())
+                warnings.extend(self._track_warnings(window, f"window {index}: " if index else ""))
+                spoken = self._speak_window(window, index, timings, info)
+                spoken = spoken.drop_frames(lead, self.samples_per_frame, self.factor) if lead else spoken
+                info.flagged_fraction = float(spoken.flagged.mean()) if len(spoken.flagged) else 0.0
+            except (NoFaceError, InputError) as exc:  # no face / too short in this window: silent
+                info.status = "no_face" if isinstance(exc, NoFaceError) else "too_short"
+                errors.append(exc)
+                warnings.append(f"window {index} at {info.start_s:.2f} s is silent: {exc}")
+            pieces.append(
+                (start_frame * self.samples_per_frame, spoken.wav if spoken else np.zeros(0, np.float32))
+            )
+            outputs.append(spoken)
+            infos.append(info)
+            window_first = None
+            spent_in_windows += time.perf_counter() - t0
+
+        for frame, time_s in pairs:
+            time_s = float(time_s)
+            if window_first is None:
+                window_first = time_s
+            if len(times) == 1:
+                cutter.frame_step_s = time_s - times[0]
+            observation = face_track.push(frame, time_s)
+            times.append(time_s)
+            recent.append((frame, time_s))
+            while recent and time_s - recent[0][1] > min_s + 0.2:
+                recent.popleft()
+            if cutter.update(time_s, mouth_opening(observation.landmarks)):
+                close_window()
+        if not times:
+            raise InputError(f"no frames in {source}")
+        if window_first is not None:
+            short = clip_duration(np.asarray(times), fps) - (window_first - times[0]) < min_s
+            if short and infos and len(recent) > len(face_track):
+                face_track.reset()  # speak the tail with the end of the previous window before it
+                for frame, time_s in recent:
+                    face_track.push(frame, time_s)
+                close_window(lead_from=recent[0][1])
+            else:
+                close_window()
+        recent.clear()
+        timings["front_door"] += time.perf_counter() - started - spent_in_windows  # decoding + push()
+        if all(o is None for o in outputs):
+            if len(errors) == 1 or not any(isinstance(e, NoFaceError) for e in errors):
+                raise errors[0]
+            raise NoFaceError(f"no face found in {source} ({len(times)} frames)")
+        total = round_half_up(clip_duration(np.asarray(times), fps) * fps)
+        return self._result(pieces, outputs, infos, total, timings, warnings, started, source)
+
+    def _speak_window(self, window: FaceTrackResult, index: int, timings: dict, info: WindowInfo) -> _Spoken:
+        """One window (T frames) -> wav [T * samples_per_frame] and its tokens / units."""
+        from ..diffusion.sampling import sample
+
+        bundle, cfg = self.bundle, self.cfg
+        t0 = time.perf_counter()
+        inputs = window_inputs(window, cfg).to(self.device)
+        t1 = time.perf_counter()
+        with torch.inference_mode():
+            semantic = semantic_condition(bundle, inputs.mouth, None, self.refine, self.tau, self.hide_lips)
+            t2 = time.perf_counter()
+            c_id, c_emo = style_condition(bundle, inputs.identity, inputs.expression, None, inputs.face_crops)
+            t3 = time.perf_counter()
+            num_tokens = semantic.c_lip.shape[1]  # T_tok = factor * T
+            generator = torch.Generator(device=self.device).manual_seed(window_seed(self.seed, index))
+            score_fn = bundle.dit.score_fn(semantic.c_lip, c_id, c_emo)
+            shape = (1, cfg.dit.num_codebooks, num_tokens)
+            sampled = sample(
+                self.sampler, score_fn, shape, cfg.dit.cardinality, steps=self.steps, generator=generator,
+                device=self.device, progress=self.progress,
+            )  # fmt: skip
+            t4 = time.perf_counter()
+            tokens = sampled.tokens.cpu()  # [1, K, T_tok]
+            wav = self.codec.decode(tokens)[0, 0].float().cpu().numpy()  # [T_tok * hop]
+        t5 = time.perf_counter()
+        for stage, seconds in zip(STAGES[1:], (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
+            timings[stage] += seconds
+        flagged = semantic.flagged[0].cpu().numpy().astype(bool)  # [T_tok]
+        info.network_calls, info.flagged_fraction = sampled.network_calls, float(flagged.mean())
+        return _Spoken(
+            wav=wav.astype(np.float32),
+            tokens=tokens[0].numpy().astype(np.int64),
+            units=semantic.units[0].cpu().numpy().astype(np.int64),
+            raw_units=semantic.raw_units[0].cpu().numpy().astype(np.int64),
+            flagged=flagged,
+            network_calls=sampled.network_calls,
+        )
+
+    def _track_warnings(self, track: FaceTrackResult, prefix: str = "") -> list[str]:
+        out = []
+        if len(track.filled_frames):
+            filled = len(track.filled_frames)
+            out.append(f"{prefix}{filled} of {track.num_frames} frames had no detected face (filled)")
+        if track.long_gap_frames:
+            gap = self.cfg.video.max_gap_s
+            out.append(f"{prefix}{track.long_gap_frames} source frames lie in face gaps over {gap} s")
+        if track.multiple_faces:
+            out.append(f"{prefix}{track.multiple_faces} source frames showed more than one face")
+        return out
+
+    def _result(
+        self,
+        pieces: list[tuple[int, np.ndarray]],
+        outputs: list[_Spoken | None],
+        infos: list[WindowInfo],
+        total_frames: int,
+        timings: dict[str, float],
+        warnings: list[str],
+        started: float,
+        source: str,
+    ) -> SpeechResult:
+        """Concatenate the windows to exactly total_frames * samples_per_frame samples."""
+        k, r = self.cfg.dit.num_codebooks, self.factor
+        wav = assemble(pieces, total_frames * self.samples_per_frame, self.codec.sample_rate)
+        tokens = np.full((k, r * total_frames), -1, np.int64)
+        units = np.full(r * total_frames, -1, np.int64)
+        raw = np.full(r * total_frames, -1, np.int64)
+        for (start, _), spoken in zip(pieces, outputs):
+            if spoken is None:
+                continue
+            a = start // self.codec.hop_length
+            n = min(spoken.tokens.shape[1], r * total_frames - a)
+            tokens[:, a : a + n], units[a : a + n], raw[a : a + n] = (
+                spoken.tokens[:, :n], spoken.units[:n], spoken.raw_units[:n],
+            )  # fmt: skip
+        spoken_tokens = sum(o.tokens.shape[1] for o in outputs if o is not None)
+        timings = {**timings, "total": time.perf_counter() - started}
+        return SpeechResult(
+            wav=wav,
+            sample_rate=self.codec.sample_rate,
+            num_frames=total_frames,
+            fps=self.cfg.video.fps,
+            tokens=tokens,
+            units=units,
+            raw_units=raw,
+            flagged_fraction=sum(int(o.flagged.sum()) for o in outputs if o is not None)
+            / max(spoken_tokens, 1),
+            network_calls=sum(o.network_calls for o in outputs if o is not None),
+            timings=timings,
+            windows=infos,
+            warnings=warnings,
+            source=source,
+        )
+
+
+def slice_track(track: FaceTrackResult, start: int, end: int) -> FaceTrackResult:
+    """Frames [start, end) of a FaceTrackResult as a clip of its own (times from 0)."""
+    filled = track.filled_frames[(track.filled_frames >= start) & (track.filled_frames < end)] - start
+    return replace(
+        track,
+        mouth=track.mouth[start:end],
+        face=track.face[start:end],
+        landmarks=track.landmarks[start:end],
+        aligned_landmarks=track.aligned_landmarks[start:end],
+        boxes=track.boxes[start:end],
+        detected=track.detected[start:end],
+        times=track.times[start:end] - track.times[start],
+        filled_frames=filled,
+    )

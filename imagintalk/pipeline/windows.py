@@ -1,0 +1,130 @@
+"""Utterance windows: where a long input is cut, and how the windows' speech is put back together.
+
+A long video is spoken window by window (at most ``max_window_s`` each), so memory and the
+attention length stay bounded. :class:`WindowCutter` decides online, frame by frame, with no
+look-ahead (a camera stream has none): once a window is ``min_window_s`` long it ends at the
+first pair of quiet frames (mouth nearly closed and still: silence-like), and at
+``max_window_s`` it ends regardless. Both the in-memory path (a FaceTrackResult at 25 fps) and
+the streaming path (source frames) use the same rule.
+
+:func:`assemble` places each window's waveform at the output position of its first frame,
+so the speech stays in sync with the video and the total length is exact; short fades at the
+internal boundaries hide the cut.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# 68-point landmark indices: inner lip centre top / bottom, outer eye corners (scale reference)
+INNER_LIP_TOP, INNER_LIP_BOTTOM = 62, 66
+LEFT_EYE_OUTER, RIGHT_EYE_OUTER = 36, 45
+QUIET_LEVEL = 0.15  # quiet: opening within this fraction of the window's range above its minimum
+QUIET_MOTION = 0.10  # ... and moving less than this fraction of the range since the last frame
+FADE_S = 0.005  # fade out / in at each internal window boundary
+
+
+def mouth_opening(landmarks: np.ndarray | None) -> float | None:
+    """Inner-lip gap over the outer eye-corner distance of landmarks [68, 2] (None if no face)."""
+    if landmarks is None:
+        return None
+    points = np.asarray(landmarks, np.float64)
+    eyes = float(np.linalg.norm(points[RIGHT_EYE_OUTER] - points[LEFT_EYE_OUTER]))
+    if eyes <= 1e-6:
+        return None
+    return float(np.linalg.norm(points[INNER_LIP_BOTTOM] - points[INNER_LIP_TOP])) / eyes
+
+
+@dataclass
+class WindowCutter:
+    """Online window boundaries: feed every frame's (time, opening); True = the window ends here."""
+
+    max_window_s: float = 10.0
+    min_window_s: float = 6.0
+    frame_step_s: float = 0.04  # expected frame interval, so that a window's length counts its last frame
+    _start: float | None = field(default=None, init=False)
+    _openings: list[float] = field(default_factory=list, init=False)
+    _previous: float | None = field(default=None, init=False)
+    _previous_quiet: bool = field(default=False, init=False)
+
+    def __post_init__(self) -> None:
+        if self.max_window_s <= 0:
+            raise ValueError(f"max_window_s must be positive, got {self.max_window_s}")
+        self.min_window_s = min(self.min_window_s, self.max_window_s)
+
+    def reset(self) -> None:
+        self._start, self._openings, self._previous, self._previous_quiet = None, [], None, False
+
+    def _quiet(self, opening: float | None) -> bool:
+        if opening is None or self._previous is None or len(self._openings) < 2:
+            return False
+        low, high = min(self._openings), max(self._openings)
+        spread = max(high - low, 1e-6)
+        still = abs(opening - self._previous) <= QUIET_MOTION * spread
+        return opening <= low + QUIET_LEVEL * spread and still
+
+    def update(self, time_s: float, opening: float | None) -> bool:
+        """Add one frame; True when the current window should end after this frame."""
+        if self._start is None:
+            self._start = time_s
+        elapsed = time_s - self._start + self.frame_step_s  # length if the window ended after this frame
+        quiet = self._quiet(opening)
+        if opening is not None:
+            self._openings.append(opening)
+        self._previous = opening
+        pair_quiet, self._previous_quiet = quiet and self._previous_quiet, quiet
+        # the next frame would push the window past max_window_s: end it now
+        forced = elapsed + self.frame_step_s > self.max_window_s + 1e-9
+        if forced or (elapsed >= self.min_window_s and pair_quiet):
+            self.reset()
+            return True
+        return False
+
+
+def split_indices(
+    times: np.ndarray, openings: list[float | None], cutter: WindowCutter
+) -> list[tuple[int, int]]:
+    """[start, end) frame ranges of the windows of a whole clip (times [T] s, one opening per frame)."""
+    cutter.reset()
+    ranges, start = [], 0
+    for i, (t, opening) in enumerate(zip(times, openings)):
+        if cutter.update(float(t), opening):
+            ranges.append((start, i + 1))
+            start = i + 1
+    if start < len(times):
+        ranges.append((start, len(times)))
+    cutter.reset()
+    return ranges
+
+
+def fit_length(wav: np.ndarray, length: int) -> np.ndarray:
+    """wav [N] cut or zero-padded to exactly ``length`` samples."""
+    out = np.zeros(length, np.float32)
+    n = min(length, len(wav))
+    out[:n] = wav[:n]
+    return out
+
+
+def assemble(pieces: list[tuple[int, np.ndarray]], total: int, sample_rate: int) -> np.ndarray:
+    """Window waveforms placed at their start sample -> one wav [total] float32.
+
+    ``pieces``: (start sample, wav [N]) in order; each piece is fitted to the span up to the next
+    start (or ``total``), with FADE_S fades at internal boundaries.
+    """
+    out = np.zeros(total, np.float32)
+    fade = max(1, int(round(FADE_S * sample_rate)))
+    ramp = np.linspace(0.0, 1.0, fade, dtype=np.float32)
+    for k, (start, wav) in enumerate(pieces):
+        end = pieces[k + 1][0] if k + 1 < len(pieces) else total
+        if end <= start:
+            continue
+        piece = fit_length(wav, end - start)
+        n = min(fade, len(piece))
+        if k > 0:
+            piece[:n] *= ramp[:n]
+        if k + 1 < len(pieces):
+            piece[len(piece) - n :] *= ramp[:n][::-1]
+        out[start:end] = piece
+    return out

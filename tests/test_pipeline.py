@@ -1,0 +1,180 @@
+"""Pipeline on a debug model (random weights, real debug codec): durations, determinism, windows, errors.
+
+The debug model's speech is noise: these tests check the plumbing, not the voice. Helpers here
+(make_debug_model, make_clips) are shared with test_speak.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from imagintalk.codec.train import train_world_rvq
+from imagintalk.config import load_config
+from imagintalk.errors import CheckpointError, InputError, NoFaceError
+from imagintalk.models.bundle import COMPONENTS, build_bundle, save_component
+from imagintalk.pipeline import STAGES, Pipeline, SpeechResult
+from imagintalk.pipeline.windows import WindowCutter, assemble, mouth_opening, split_indices
+from imagintalk.synth.corpus import generate_corpus
+from imagintalk.video.frontdoor import process_video
+from imagintalk.video.io import iter_frames, write_video
+
+SPF = 640  # samples per 25 fps frame at 16 kHz
+
+
+def make_debug_model(root: Path) -> Path:
+    """A debug-preset model dir (untrained networks) whose config names a freshly trained debug codec."""
+    cfg = load_config("debug")
+    cfg.codec.train_cache = str(root / "codec_corpus")
+    codec_dir = root / "codec"
+    train_world_rvq(cfg.codec, seed=0, progress=False).save(codec_dir)
+    cfg.codec.path = str(codec_dir)
+    # style_condition passes no per-frame expression images (see pipeline.features.check_style_inputs)
+    cfg.style.use_expression_encoder = False
+    bundle = build_bundle(cfg)
+    model_dir = root / "model"
+    for name in COMPONENTS:
+        save_component(model_dir, name, bundle.module(name), cfg)
+    return model_dir
+
+
+def make_clips(root: Path, count: int = 2) -> list[Path]:
+    """``count`` debug SynthTalk clips (25 fps, ~2 s, 192 x 192)."""
+    cfg = load_config("debug")
+    generate_corpus(root / "synth", count, seed=0, split="test", cfg=cfg.synth, workers=1, progress=False)
+    return sorted((root / "synth" / "video").glob("*.mp4"))
+
+
+def read_rgb(path: Path) -> list[np.ndarray]:
+    return [frame for frame, _ in iter_frames(path, color="rgb")]
+
+
+def check_length(result: SpeechResult, frames: int) -> None:
+    assert result.num_frames == frames
+    assert result.wav.shape == (frames * SPF,) and result.wav.dtype == np.float32
+    assert result.duration == pytest.approx(frames * SPF / 16000)
+    assert np.isfinite(result.wav).all()
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("speak")
+    model_dir = make_debug_model(root)
+    clips = make_clips(root)
+    pipe = Pipeline.from_dir(model_dir, steps=8)
+    return {"root": root, "model": model_dir, "clips": clips, "pipe": pipe}
+
+
+def test_speak_file_duration_equals_the_video(env) -> None:
+    pipe, clip = env["pipe"], env["clips"][0]
+    result = pipe.speak_file(clip)
+    frames = process_video(clip).num_frames
+    check_length(result, frames)
+    k = pipe.cfg.dit.num_codebooks
+    assert result.tokens.shape == (k, 2 * frames) and result.tokens.min() >= 0
+    assert result.units.shape == result.raw_units.shape == (2 * frames,)
+    assert 0.0 <= result.flagged_fraction <= 1.0 and result.network_calls >= 1
+    assert len(result.windows) == 1 and result.windows[0].status == "spoken"
+    assert set(result.timings) == {*STAGES, "total"}
+    assert result.wav.std() > 0
+
+
+def test_same_seed_same_wav_other_seed_other_wav(env) -> None:
+    pipe = env["pipe"]
+    track = process_video(env["clips"][1])
+    first, again = pipe.speak_track(track), pipe.speak_track(track)
+    assert np.array_equal(first.wav, again.wav) and np.array_equal(first.tokens, again.tokens)
+    other = Pipeline(pipe.bundle, pipe.codec, steps=8, seed=1).speak_track(track)
+    assert not np.array_equal(first.tokens, other.tokens)
+    # one path: the file, the in-memory frames and the track give the same speech
+    assert np.array_equal(pipe.speak_file(env["clips"][1]).wav, first.wav)
+    frames = read_rgb(env["clips"][1])
+    assert np.array_equal(pipe.speak_frames(frames, fps=25.0, color="rgb").wav, first.wav)
+
+
+@pytest.mark.parametrize("fps", [30.0, 15.0])
+def test_other_frame_rates_and_small_frames(env, fps) -> None:
+    frames = read_rgb(env["clips"][0])
+    if fps == 15.0:  # small frames too
+        frames = [cv2.resize(f, (96, 96), interpolation=cv2.INTER_AREA) for f in frames]
+    path = write_video(env["root"] / f"clip_{int(fps)}.mp4", frames, fps=fps)
+    result = env["pipe"].speak_file(path)
+    check_length(result, int(np.floor(len(frames) / fps * 25 + 0.5)))
+
+
+def test_long_input_splits_into_windows_with_a_silent_faceless_stretch(env) -> None:
+    a, b = read_rgb(env["clips"][0]), read_rgb(env["clips"][1])
+    black = [np.zeros_like(a[0]) for _ in range(100)]  # 4 s without a face: one window at least
+    frames = a + b + black + a
+    path = write_video(env["root"] / "long.mp4", frames, fps=25.0)
+    pipe = Pipeline(env["pipe"].bundle, env["pipe"].codec, steps=8, max_window_s=2.0)
+    result = pipe.speak_file(path)
+    check_length(result, len(frames))
+    windows = result.windows
+    assert len(windows) >= 4 and all(w.num_frames <= 50 for w in windows)
+    assert [w.start_frame for w in windows] == sorted(w.start_frame for w in windows)
+    assert any(w.status == "no_face" for w in windows) and windows[0].status == "spoken"
+    assert any("silent" in w for w in result.warnings)
+    silent = [w for w in windows if w.status == "no_face"][0]
+    span = slice(silent.start_frame * SPF, (silent.start_frame + 25) * SPF)
+    assert np.all(result.wav[span] == 0) and np.all(result.tokens[:, 2 * silent.start_frame] == -1)
+
+
+def test_lost_face_for_some_frames_is_filled(env) -> None:
+    frames = read_rgb(env["clips"][0])
+    frames[20:28] = [np.zeros_like(frames[0])] * 8
+    result = env["pipe"].speak_frames(frames, timestamps=[i / 25 for i in range(len(frames))], color="rgb")
+    check_length(result, len(frames))
+    assert result.windows[0].filled_frames >= 8 and any("no detected face" in w for w in result.warnings)
+
+
+def test_ablations_run(env) -> None:
+    pipe = env["pipe"]
+    track = process_video(env["clips"][0])
+    no_refine = Pipeline(pipe.bundle, pipe.codec, steps=4, refine=False).speak_track(track)
+    assert no_refine.flagged_fraction == 0.0 and np.array_equal(no_refine.units, no_refine.raw_units)
+    hidden = Pipeline(pipe.bundle, pipe.codec, steps=4, hide_lips=True, sampler="analytic").speak_track(track)
+    check_length(hidden, track.num_frames)
+    alt = Pipeline.from_dir(env["model"], steps=4, dit_weights=env["model"] / "dit.safetensors")
+    check_length(alt.speak_track(track), track.num_frames)
+
+
+def test_errors_are_one_line(env, tmp_path) -> None:
+    pipe = env["pipe"]
+    noise = np.random.default_rng(0).integers(0, 40, (30, 64, 64, 3), dtype=np.uint8)
+    with pytest.raises(NoFaceError, match="no face"):
+        pipe.speak_file(write_video(tmp_path / "noface.mp4", list(noise), fps=25.0))
+    with pytest.raises(InputError, match="too short"):
+        pipe.speak_frames(read_rgb(env["clips"][0])[:5], fps=25.0, color="rgb")
+    with pytest.raises(InputError, match="not found"):
+        pipe.speak_file(tmp_path / "missing.mp4")
+    (tmp_path / "junk.mp4").write_bytes(b"not a video" * 100)
+    with pytest.raises(InputError):
+        pipe.speak_file(tmp_path / "junk.mp4")
+    with pytest.raises(CheckpointError, match="no model"):
+        Pipeline.from_dir(tmp_path / "nowhere")
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "config.json").write_text("{not json")
+    with pytest.raises(CheckpointError):
+        Pipeline.from_dir(tmp_path / "broken")
+    with pytest.raises(InputError, match="sampler"):
+        Pipeline(pipe.bundle, pipe.codec, sampler="heun")
+
+
+def test_window_cutter_prefers_quiet_frames_and_respects_the_maximum() -> None:
+    times = np.arange(400) / 25.0
+    speech = 0.3 * np.abs(np.sin(np.arange(400) * 0.7))  # always moving
+    speech[180:190] = 0.0  # a pause at 7.2-7.6 s
+    ranges = split_indices(times, list(speech), WindowCutter(10.0, 6.0, 0.04))
+    assert ranges[0] == (0, 183)  # ends inside the pause (180-189), after two quiet, still frames
+    assert all(b - a <= 250 for a, b in ranges) and ranges[-1][1] == 400
+    assert [r[0] for r in ranges[1:]] == [r[1] for r in ranges[:-1]]
+    assert mouth_opening(None) is None
+
+
+def test_assemble_places_pieces_at_their_start_with_exact_length() -> None:
+    out = assemble([(0, np.ones(700, np.float32)), (640, np.ones(10, np.float32))], 1280, 16000)
+    assert out.shape == (1280,) and out[300] == 1.0 and out[639] < 1.0 and out[700] == 0.0

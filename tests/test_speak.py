@@ -1,0 +1,74 @@
+"""``imagintalk speak`` through its module's register() / run(): wav, JSON summary, muxed mp4, errors."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import av
+import numpy as np
+import pytest
+import soundfile as sf
+from test_pipeline import make_clips, make_debug_model
+
+from imagintalk.commands import speak
+from imagintalk.errors import ImaginTalkError, NoFaceError
+from imagintalk.pipeline.mux import stream_durations
+from imagintalk.video.io import write_video
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="imagintalk")
+    speak.register(parser.add_subparsers(dest="command"))
+    return parser.parse_args(["speak", *argv])
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("speak_cli")
+    return {"root": root, "model": make_debug_model(root), "clip": make_clips(root, 1)[0]}
+
+
+def test_speak_writes_wav_json_and_muxed_video(env, capsys) -> None:
+    root = env["root"]
+    out = ["-o", str(root / "out.wav"), "--mux", str(root / "out.mp4"), "--json", str(root / "out.json")]
+    args = parse([str(env["clip"]), *out, "--model", str(env["model"]), "--steps", "8", "--seed", "3"])
+    assert args.func(args) == 0
+    printed = capsys.readouterr().out
+    assert "windows spoken" in printed and "timings" in printed and "out.mp4" in printed
+    wav, rate = sf.read(root / "out.wav")
+    summary = json.loads((root / "out.json").read_text())
+    assert rate == 16000 and len(wav) == summary["frames"] * 640 == summary["samples"]
+    durations = stream_durations(root / "out.mp4")
+    assert set(durations) == {"video", "audio"}
+    assert durations["audio"] == pytest.approx(len(wav) / rate, abs=0.07)
+    assert durations["video"] == pytest.approx(len(wav) / rate, abs=0.05)
+    with av.open(str(root / "out.mp4")) as container:
+        names = sorted(s.codec_context.name for s in container.streams)
+    assert names == ["aac", "h264"]
+
+
+def test_ablation_flags_and_analytic_sampler_run(env) -> None:
+    root = env["root"]
+    flags = ["--no-refine", "--hide-lips", "--sampler", "analytic", "--tau", "0.5", "--steps", "4"]
+    args = parse([str(env["clip"]), "-o", str(root / "ablate.wav"), "--model", str(env["model"]), *flags])
+    assert args.func(args) == 0 and sf.info(root / "ablate.wav").frames > 0
+
+
+def test_no_face_video_fails_with_one_line_and_nonzero_exit(env) -> None:
+    root = env["root"]
+    noise = np.random.default_rng(1).integers(0, 40, (25, 64, 64, 3), dtype=np.uint8)
+    video = write_video(root / "noface.mp4", list(noise), fps=25.0)
+    args = parse([str(video), "-o", str(root / "x.wav"), "--model", str(env["model"]), "--steps", "2"])
+    with pytest.raises(NoFaceError) as caught:
+        args.func(args)
+    assert caught.value.exit_code != 0 and "\n" not in str(caught.value)
+    assert not (root / "x.wav").exists()
+
+
+def test_bad_options_are_one_line_errors(env) -> None:
+    root = env["root"]
+    for extra in (["--steps", "0"], ["--device", "tpu"], ["--model", str(root / "nowhere")]):
+        args = parse([str(env["clip"]), "-o", str(root / "y.wav"), "--model", str(env["model"]), *extra])
+        with pytest.raises(ImaginTalkError):
+            args.func(args)
