@@ -14,6 +14,13 @@ from imagintalk.models.face_style import OUTPUT_NAMES, FaceStyleAdapter, MaskedM
 from imagintalk.models.style_config import FaceStyleConfig, face_style_preset
 
 
+def debug_with_both_encoders() -> FaceStyleConfig:
+    """The debug sizes with the per-frame expression encoder on too, so every path is covered."""
+    cfg = face_style_preset("debug")
+    cfg.use_expression_encoder = True
+    return cfg
+
+
 def inputs(cfg: FaceStyleConfig, batch: int = 2, frames: int = 9, seed: int = 0) -> dict:
     gen = torch.Generator().manual_seed(seed)
     out = {
@@ -87,7 +94,7 @@ def test_in_graph_smoothing_matches_numpy():
 
 def test_padding_does_not_leak():
     """A clip padded with junk frames gives the same outputs on its real frames as the clip alone."""
-    cfg = face_style_preset("debug")
+    cfg = debug_with_both_encoders()
     model = FaceStyleAdapter(cfg).eval()
     alone = inputs(cfg, batch=1, frames=6)
     padded = inputs(cfg, batch=1, frames=10, seed=5)  # junk everywhere, then the real frames in front
@@ -106,7 +113,7 @@ def test_padding_does_not_leak():
 
 
 def test_gradients_reach_every_parameter():
-    cfg = face_style_preset("debug")
+    cfg = debug_with_both_encoders()
     torch.manual_seed(0)
     model = FaceStyleAdapter(cfg)
     losses = model.losses(model(**inputs(cfg)), targets(cfg))
@@ -129,7 +136,7 @@ def test_losses_reject_misaligned_targets():
 
 
 def test_check_inputs_errors():
-    cfg = face_style_preset("debug")
+    cfg = debug_with_both_encoders()
     model = FaceStyleAdapter(cfg)
     x = inputs(cfg)
     with pytest.raises(InputError, match="descriptor"):
@@ -141,7 +148,7 @@ def test_check_inputs_errors():
 
 
 def test_tiny_overfit_reduces_losses():
-    cfg = face_style_preset("debug")
+    cfg = debug_with_both_encoders()
     torch.manual_seed(0)
     model = FaceStyleAdapter(cfg)
     x, y = inputs(cfg, batch=4), targets(cfg, batch=4)
@@ -162,7 +169,7 @@ def test_tiny_overfit_reduces_losses():
 def test_onnx_export_dynamic_frames():
     onnx = pytest.importorskip("onnx")
     ort = pytest.importorskip("onnxruntime")
-    cfg = face_style_preset("debug")
+    cfg = debug_with_both_encoders()
     torch.manual_seed(0)
     model = FaceStyleAdapter(cfg).eval()
     token_outputs = ("c_emo", "log_f0", "voiced_logit", "energy", "token_valid")

@@ -17,7 +17,7 @@ from imagintalk.codec.train import train_world_rvq
 from imagintalk.commands import train as train_command
 from imagintalk.config import load_config
 from imagintalk.data.feature_file import read_features
-from imagintalk.data.prepare import load_codec, prepare_dataset
+from imagintalk.data.prepare import prepare_dataset
 from imagintalk.errors import ImaginTalkError, InputError
 from imagintalk.models.bundle import COMPONENTS, load_bundle
 from imagintalk.synth.corpus import generate_corpus, read_manifest, write_manifest
@@ -224,21 +224,16 @@ def test_model_dir_refuses_other_network_sizes(trained, prepared) -> None:
 
 
 def test_extract_stores_the_expression_width_the_style_config_asks_for(prepared) -> None:
-    from imagintalk.data.extract import ClipExtractor
+    from imagintalk.data.extract import expression_features_for
 
-    data_dir, codec_dir = prepared
+    data_dir, _ = prepared
     crops = read_features(next((data_dir / "features").glob("train_*.npz")), ("face_crops",))["face_crops"]
-    cfg = load_config("debug")
-    cfg.codec.path = str(codec_dir)
-    extractor = ClipExtractor(cfg, load_codec(cfg))
-    probs = extractor.expression(crops)
+    probs = expression_features_for(crops, 7)
     assert probs.shape == (len(crops), 7) and np.allclose(probs.sum(1), 1, atol=1e-2)
-    cfg.style.expression_dim = 135
-    wide = extractor.expression(crops)
+    wide = expression_features_for(crops, 135)
     assert wide.shape == (len(crops), 135) and np.allclose(wide[:, :7], probs, atol=1e-5)
-    cfg.style.expression_dim = 9
     with pytest.raises(InputError, match="7 or 135"):
-        extractor.expression(crops)
+        expression_features_for(crops, 9)
 
 
 def test_train_presets_validate_and_scale() -> None:

@@ -52,6 +52,18 @@ def downscale_crops(
     return crops.astype(np.uint8), index.astype(np.int64)
 
 
+def expression_features_for(faces: np.ndarray, dim: int) -> np.ndarray:
+    """Aligned face crops [T, H, W, 3] -> float32 [T, dim]: 7 fer probabilities, or 135 = those
+    ++ fer's 128-D embedding (told SynthTalk emotions apart far better, docs/style_branch.md)."""
+    from ..features import expression_features, expression_vector
+
+    if dim == 7:
+        return np.asarray(expression_features(faces), np.float32)
+    if dim == 135:
+        return np.asarray(expression_vector(faces), np.float32)
+    raise InputError(f"style.expression_dim must be 7 or 135 (what fer gives), got {dim}")
+
+
 def visual_features(track: FaceTrackResult, cfg: Config, data_cfg: DataConfig) -> dict[str, np.ndarray]:
     """What the networks see of a clip, from its FaceTrackResult: the ONE definition shared by
     training data (``ClipExtractor``) and speaking (``imagintalk.pipeline``).
@@ -60,22 +72,16 @@ def visual_features(track: FaceTrackResult, cfg: Config, data_cfg: DataConfig) -
     style.expression_dim: 7 fer probabilities, or 135 with fer's 128-D embedding),
     face_crops [N, S, S, 3] uint8 and face_crop_frames [N] (their frame indices).
     """
-    from ..features import clip_identity, expression_features, expression_vector
+    from ..features import clip_identity
 
-    dim = cfg.style.expression_dim
-    if dim == 7:
-        expression = expression_features(track.face)
-    elif dim == 135:
-        expression = expression_vector(track.face)
-    else:
-        raise InputError(f"style.expression_dim must be 7 or 135 (what fer gives), got {dim}")
+    expression = expression_features_for(track.face, cfg.style.expression_dim)
     crops, crop_frames = downscale_crops(
         track.face, track.detected, data_cfg.face_crops, data_cfg.face_crop_size
     )
     landmarks_px = track.aligned_landmarks * cfg.video.face_size  # crop pixels, as the descriptor wants
     return {
         "identity": clip_identity(track.face, landmarks_px, data_cfg.identity_samples).astype(np.float32),
-        "expression": np.asarray(expression, np.float32),
+        "expression": expression,
         "face_crops": crops,
         "face_crop_frames": crop_frames,
     }
