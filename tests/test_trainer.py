@@ -85,6 +85,17 @@ def test_resume_repeats_the_uninterrupted_run(tmp_path) -> None:
     assert fresh.step == 0
 
 
+def test_resume_drops_log_records_past_the_checkpoint(tmp_path) -> None:
+    _trainer(tmp_path, 9).train()
+    log = tmp_path / "train_log.jsonl"
+    # a run killed after its last checkpoint had logged steps the resumed run repeats
+    log.write_text(log.read_text() + json.dumps({"step": 11, "split": "train", "loss": 9.0}) + "\n")
+    _trainer(tmp_path, 14).train()
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    train_steps = [r["step"] for r in records if r["split"] == "train" and r["step"] >= 10]
+    assert len(train_steps) == len(set(train_steps)) and 11 in train_steps
+
+
 def test_bf16_autocast_on_cpu_and_bad_options(tmp_path) -> None:
     summary = _trainer(tmp_path, 3, amp="bf16").train()
     losses = torch.tensor(list(_losses(summary["history"]).values()))

@@ -50,8 +50,9 @@ def _debug() -> DiTConfig:
 
 
 def _synth() -> DiTConfig:
-    # the shipped default: trainable on CPUs within hours on SynthTalk
-    return DiTConfig(hidden_dim=256, depth=6, num_heads=4)
+    # the shipped default: trainable on CPUs within hours on SynthTalk; dropout because the
+    # first 240-clip run memorised its data (train loss 2.7/token, val 7.7)
+    return DiTConfig(hidden_dim=256, depth=6, num_heads=4, dropout=0.1)
 
 
 def _paper() -> DiTConfig:

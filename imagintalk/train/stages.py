@@ -162,11 +162,14 @@ def make_optimizer(stage: StageTrainConfig):
 def warmup_cosine(stage: StageTrainConfig, total_steps: int):
     """LambdaLR factory: linear warm-up over warmup_steps, then cosine to min_lr_ratio at total_steps."""
 
+    # a short run (--max-steps below the preset's warm-up) must still leave its warm-up
+    warmup = min(stage.warmup_steps, total_steps // 10)
+
     def factor(done: int) -> float:
-        if done < stage.warmup_steps:
-            return (done + 1) / stage.warmup_steps
-        span = max(total_steps - stage.warmup_steps, 1)
-        progress = min((done - stage.warmup_steps) / span, 1.0)
+        if done < warmup:
+            return (done + 1) / warmup
+        span = max(total_steps - warmup, 1)
+        progress = min((done - warmup) / span, 1.0)
         return stage.min_lr_ratio + (1 - stage.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 
     return lambda optimizer: torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
@@ -189,6 +192,7 @@ def trainer_options(run: StageRun, stage: StageTrainConfig, name: str) -> Traine
         grad_clip=stage.grad_clip or None,
         log_every=stage.log_every,
         ckpt_every=stage.ckpt_every,
+        eval_every=stage.eval_every,
         seed=run.cfg.seed,
         amp=run.amp,
         resume=run.resume,

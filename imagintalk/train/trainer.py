@@ -184,6 +184,17 @@ class Trainer:
             seed_everything(self.options.seed + 1000 * int(meta["step"]) + self.dist.rank)
         self.step, self.epoch = int(meta["step"]), int(state["data"]["epoch"])
         self.batch_in_epoch = int(state["data"]["batch_in_epoch"]) if same_world else 0
+        self._truncate_log()
+
+    def _truncate_log(self) -> None:
+        """Drop log records an interrupted run wrote after the checkpoint it resumes from."""
+        log = self.out_dir / "train_log.jsonl"
+        if not self.dist.is_main or not log.is_file():
+            return
+        kept = [
+            line for line in log.read_text().splitlines() if line and json.loads(line)["step"] <= self.step
+        ]
+        log.write_text("".join(line + "\n" for line in kept))
 
     # --- logging ----------------------------------------------------------------------------
     def _log(self, values: dict[str, float], prefix: str) -> None:
