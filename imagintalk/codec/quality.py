@@ -1,13 +1,14 @@
 """Codec quality figures: STOI / ESTOI, speaker similarity, open-vocabulary ASR WER.
 
+Speaker embeddings and the recogniser are the project's shared judges
+(``imagintalk.features.speaker_embedding``, ``imagintalk.eval.asr``), not copies.
+
 The held-out reference is real recorded speech shipped inside the pysptk wheel:
 ``arctic_a0007.wav`` (CMU ARCTIC speaker awb, 16 kHz) - never used in codec training.
 """
 
 from __future__ import annotations
 
-import re
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -41,54 +42,11 @@ def stoi_scores(ref: np.ndarray, deg: np.ndarray, sample_rate: int) -> tuple[flo
     )
 
 
-@lru_cache(maxsize=1)
-def _voice_encoder():
-    from resemblyzer import VoiceEncoder
-
-    return VoiceEncoder(device="cpu", verbose=False)
-
-
-def speaker_embedding(wav: np.ndarray, sample_rate: int) -> np.ndarray:
-    """wav [N] -> unit-norm 256-D resemblyzer speaker embedding."""
-    from resemblyzer import preprocess_wav
-
-    return _voice_encoder().embed_utterance(preprocess_wav(wav.astype(np.float32), source_sr=sample_rate))
-
-
 def speaker_similarity(ref: np.ndarray, deg: np.ndarray, sample_rate: int) -> float:
-    """Cosine of the resemblyzer embeddings of ref [N] and deg [N]."""
-    a, b = speaker_embedding(ref, sample_rate), speaker_embedding(deg, sample_rate)
-    return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
+    """Cosine of the resemblyzer embeddings of ref [N] and deg [N] (features.speaker_embedding)."""
+    from ..features import speaker_embedding
 
-
-def transcribe(wav: np.ndarray, sample_rate: int) -> str:
-    """Open-vocabulary pocketsphinx (default en-US model) transcript of wav [N] at 16 kHz."""
-    from pocketsphinx import Decoder
-
-    if sample_rate != 16000:
-        raise ValueError("pocketsphinx's default model expects 16 kHz")
-    pcm = (np.clip(wav, -1, 1) * 32767).astype(np.int16).tobytes()
-    decoder = Decoder(loglevel="FATAL")
-    decoder.start_utt()
-    decoder.process_raw(pcm, full_utt=True)
-    decoder.end_utt()
-    hyp = decoder.hyp()
-    return hyp.hypstr if hyp is not None else ""
-
-
-def _words(text: str) -> list[str]:
-    return re.sub(r"[^a-z' ]", " ", text.lower()).split()
-
-
-def word_error_rate(reference: str, hypothesis: str) -> float:
-    """Levenshtein distance over words / reference length."""
-    ref, hyp = _words(reference), _words(hypothesis)
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        prev, row[0] = row[0], i
-        for j, h in enumerate(hyp, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
-    return row[-1] / max(1, len(ref))
+    return float(np.dot(speaker_embedding(ref, sample_rate), speaker_embedding(deg, sample_rate)))
 
 
 def codec_report(codec, wav: np.ndarray, text: str | None = None) -> dict[str, float | str]:
@@ -103,11 +61,14 @@ def codec_report(codec, wav: np.ndarray, text: str | None = None) -> dict[str, f
         "estoi": estoi_value,
         "speaker_similarity": speaker_similarity(wav, out, sr),
     }
-    if text is not None and sr == 16000:
-        hyp_ref, hyp_out = transcribe(wav, sr), transcribe(out, sr)
+    if text is not None:
+        from ..eval.asr import Recognizer, word_error_rate  # the evaluation harness's own judge
+
+        recognizer = Recognizer("open")
+        hyp_ref, hyp_out = recognizer.transcribe(wav, sr), recognizer.transcribe(out, sr)
         report.update(
-            asr_original=hyp_ref,
-            asr_round_trip=hyp_out,
+            asr_original=" ".join(hyp_ref),
+            asr_round_trip=" ".join(hyp_out),
             wer_original=word_error_rate(text, hyp_ref),
             wer_round_trip=word_error_rate(text, hyp_out),
         )

@@ -30,11 +30,9 @@ from . import distributed as ddp
 from .stages import (
     StageRun,
     feature_info,
-    make_optimizer,
+    fit,
     save_network,
     seed_models,
-    trainer_options,
-    warmup_cosine,
     write_metrics,
 )
 
@@ -97,7 +95,6 @@ def train_lip(run: StageRun) -> nn.Module:
     from ..data.collate import collate
     from ..data.dataset import FeatureDataset
     from ..models.lip import LipAligner
-    from .trainer import Trainer
 
     cfg, stage = run.cfg, run.train_cfg.lip
     info = feature_info(run.train)
@@ -109,16 +106,7 @@ def train_lip(run: StageRun) -> nn.Module:
     dataset = FeatureDataset(run.train.data_dir, run.train.split, stage.window_frames or None, cfg.seed)
     seed_models(cfg.seed)
     model = LipObjective(LipAligner.from_config(cfg.lip), cfg.mlm.tau)
-    trainer = Trainer(
-        model,
-        make_optimizer(stage),
-        _lip_step,
-        dataset,
-        collate,
-        trainer_options(run, stage, "stage1_lip"),
-        warmup_cosine(stage, run.max_steps or stage.steps),
-    )
-    trainer.train()
+    trainer, _ = fit(run, stage, "stage1_lip", model, _lip_step, dataset, collate)
     save_network(run, "lip", trainer.model.lip)
     return trainer.model.lip
 
@@ -155,7 +143,6 @@ def train_mlm(run: StageRun) -> nn.Module:
     from ..data.unit_sequences import UnitSequenceDataset, collate_units
     from ..models.unit_mlm import UnitMLM
     from ..units import NUM_UNITS
-    from .trainer import Trainer
 
     cfg, stage, tcfg = run.cfg, run.train_cfg.mlm, run.train_cfg
     max_units = min(tcfg.mlm_max_units or cfg.mlm.max_units, cfg.mlm.max_units)
@@ -163,16 +150,7 @@ def train_mlm(run: StageRun) -> nn.Module:
     dataset.sequences += text_unit_sequences(run)  # windows are cut in __getitem__, extras included
     seed_models(cfg.seed)
     model = MLMObjective(UnitMLM.from_config(cfg.mlm, NUM_UNITS, seed=cfg.seed))
-    trainer = Trainer(
-        model,
-        make_optimizer(stage),
-        _mlm_step,
-        dataset,
-        collate_units,
-        trainer_options(run, stage, "stage1_mlm"),
-        warmup_cosine(stage, run.max_steps or stage.steps),
-    )
-    trainer.train()
+    trainer, _ = fit(run, stage, "stage1_mlm", model, _mlm_step, dataset, collate_units)
     save_network(run, "mlm", trainer.model.mlm)
     return trainer.model.mlm
 

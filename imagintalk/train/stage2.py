@@ -24,11 +24,9 @@ from .stages import (
     DataSource,
     StageRun,
     feature_info,
-    make_optimizer,
+    fit,
     save_network,
     seed_models,
-    trainer_options,
-    warmup_cosine,
     write_metrics,
 )
 
@@ -122,7 +120,6 @@ def train_stage2(run: StageRun) -> dict[str, Any]:
     from ..data.collate import collate
     from ..data.dataset import FeatureDataset
     from ..models.face_style import FaceStyleAdapter
-    from .trainer import Trainer
 
     cfg, stage = run.cfg, run.train_cfg.style
     check_style_inputs(run, run.train)
@@ -132,17 +129,9 @@ def train_stage2(run: StageRun) -> dict[str, Any]:
     seed_models(cfg.seed)
     adapter = FaceStyleAdapter.from_config(cfg.style)
     eval_fn = (lambda model: evaluate_style(run, model)) if run.val is not None else None
-    trainer = Trainer(
-        adapter,
-        make_optimizer(stage),
-        make_step(cfg.style.use_face_encoder),
-        dataset,
-        collate,
-        trainer_options(run, stage, "stage2"),
-        warmup_cosine(stage, run.max_steps or stage.steps),
-        eval_fn,
+    trainer, summary = fit(
+        run, stage, "stage2", adapter, make_step(cfg.style.use_face_encoder), dataset, collate, eval_fn
     )
-    summary = trainer.train()
     save_network(run, "style", trainer.model)
     result: dict[str, Any] = {"files": [str(run.model_dir / "style.safetensors")]}
     evals = [h for h in summary["history"] if h["split"] == "eval"]

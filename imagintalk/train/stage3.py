@@ -32,11 +32,9 @@ from .stages import (
     StageRun,
     check_prepared,
     feature_info,
-    make_optimizer,
+    fit,
     save_network,
     seed_models,
-    trainer_options,
-    warmup_cosine,
     write_metrics,
 )
 
@@ -234,7 +232,6 @@ def check_frozen(model_dir: Path) -> None:
 def train_stage3(run: StageRun) -> dict[str, Any]:
     """Train the Style-DiT -> {"files", "val"}; writes OUT/dit.safetensors."""
     from ..models.style_dit import StyleDiT
-    from .trainer import Trainer
 
     cfg, stage = run.cfg, run.train_cfg.dit
     check_frozen(run.model_dir)
@@ -260,17 +257,7 @@ def train_stage3(run: StageRun) -> dict[str, Any]:
     eval_fn = (
         None if val_items is None else (lambda model: evaluate_dit(model, val_items, cardinality, cfg.seed))
     )
-    trainer = Trainer(
-        dit,
-        make_optimizer(stage),
-        step,
-        dataset,
-        collate_conditions,
-        trainer_options(run, stage, "stage3"),
-        warmup_cosine(stage, run.max_steps or stage.steps),
-        eval_fn,
-    )
-    summary = trainer.train()
+    trainer, summary = fit(run, stage, "stage3", dit, step, dataset, collate_conditions, eval_fn)
     save_network(run, "dit", trainer.model)
     result: dict[str, Any] = {
         "files": [str(run.model_dir / "dit.safetensors")],

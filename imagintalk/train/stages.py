@@ -232,3 +232,29 @@ def seed_models(seed: int) -> None:
     from .rng import seed_everything
 
     seed_everything(seed)
+
+
+def fit(
+    run: StageRun,
+    stage: StageTrainConfig,
+    name: str,
+    model: torch.nn.Module,
+    step_fn: Any,
+    dataset: Any,
+    collate_fn: Any,
+    eval_fn: Any = None,
+) -> tuple[Any, dict[str, Any]]:
+    """Train one network with its stage's optimiser, schedule and options -> (trainer, summary)."""
+    from .trainer import Trainer
+
+    trainer = Trainer(
+        model,
+        make_optimizer(stage),
+        step_fn,
+        dataset,
+        collate_fn,
+        trainer_options(run, stage, name),
+        warmup_cosine(stage, run.max_steps or stage.steps),
+        eval_fn,
+    )
+    return trainer, trainer.train()
