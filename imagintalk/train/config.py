@@ -83,20 +83,21 @@ def _debug() -> TrainConfig:
 
 
 def _synth() -> TrainConfig:
-    # the shipped SynthTalk model on 2 CPU cores: 3 s windows (75 frames, 150 tokens). Sized by
-    # the first real run (240 clips): the aligner reached 0.88 val unit accuracy in 160 steps
-    # (1.65 s/step), the DiT memorised 240 clips by 1200 steps (0.65 s/step): ~2.5 h in all
-    # on ~2000 clips, with periodic validation so overfitting shows during the run.
+    # the shipped SynthTalk model on 2 shared CPU cores, one thread per job (scripts/train_default.sh
+    # runs stages 1 and 2 side by side, then stage 3 beside its single-adaLN ablation): 3 s
+    # windows (75 frames, 150 tokens), ~1500 clips. Sized by the first real run (240 clips): the
+    # aligner reached 0.88 val unit accuracy in 160 steps (1.65 s/step), the DiT memorised 240
+    # clips by 1200 steps; here ~2 h in all, with periodic validation so overfitting shows.
     return TrainConfig(
         lip=StageTrainConfig(
-            steps=1000, batch_size=8, lr=1e-3, warmup_steps=100, window_frames=75, ckpt_every=250
+            steps=700, batch_size=8, lr=1e-3, warmup_steps=70, window_frames=75, ckpt_every=250
         ),
-        mlm=StageTrainConfig(steps=1000, batch_size=32, lr=5e-4, warmup_steps=100, ckpt_every=250),
+        mlm=StageTrainConfig(steps=600, batch_size=32, lr=5e-4, warmup_steps=60, ckpt_every=200),
         style=StageTrainConfig(
             steps=1500, batch_size=16, lr=1e-3, warmup_steps=100, window_frames=75, ckpt_every=500
         ),
         dit=StageTrainConfig(
-            steps=6000,
+            steps=3000,
             batch_size=8,
             lr=3e-4,
             warmup_steps=200,
