@@ -115,6 +115,21 @@ def test_validation_metrics_are_recorded(trained) -> None:
     assert dit["loss_per_token"] > 0
 
 
+def test_semantic_report_on_a_prepared_dir_sweeps_tau(trained, prepared, tmp_path, capsys) -> None:
+    from imagintalk.eval.semantic import main as semantic_main
+
+    data_dir, _ = prepared
+    out = tmp_path / "semantic.json"
+    argv = [str(data_dir), "--model", str(trained), "--tau", "1.0", "0.0", "--json", str(out)]
+    assert semantic_main(argv) == 0
+    rows = json.loads(out.read_text())
+    assert [r["tau"] for r in rows] == [1.0, 0.0] and rows[0]["clips"] == NUM_CLIPS
+    # tau 1 flags every unit (similarity < 1), tau 0 none: then refinement changes nothing
+    assert rows[0]["detector_fire_rate"] > 0.9 and rows[1]["detector_fire_rate"] == 0.0
+    assert rows[1]["refined_unit_accuracy"] == rows[1]["raw_unit_accuracy"]
+    assert "| 1.00 |" in capsys.readouterr().out
+
+
 def test_stage3_caches_conditions_keyed_by_the_frozen_weights(trained) -> None:
     caches = sorted(p.name for p in (trained / "runs" / "stage3").glob("conditions_*.safetensors"))
     assert len(caches) == 2 and caches[0].startswith("conditions_train_")

@@ -155,43 +155,16 @@ def train_mlm(run: StageRun) -> nn.Module:
     return trainer.model.mlm
 
 
-@torch.no_grad()
 def evaluate_semantic(run: StageRun, lip: nn.Module, mlm: nn.Module) -> dict[str, float]:
     """Validation clips, whole: raw / refined unit accuracy, detector firing rate, similarity."""
-    from ..data.collate import collate
     from ..data.dataset import FeatureDataset
-    from ..models.bundle import ModelBundle, semantic_condition
+    from ..eval.semantic import semantic_report
+    from ..models.bundle import ModelBundle
 
     assert run.val is not None
     dataset = FeatureDataset(run.val.data_dir, run.val.split, None, run.cfg.seed)
     bundle = ModelBundle(run.cfg, lip.eval(), mlm.eval(), None, None)  # type: ignore[arg-type]
-    device = next(lip.parameters()).device
-    sums = dict.fromkeys(("raw", "refined", "flagged", "similarity", "raw_flagged", "refined_flagged"), 0.0)
-    steps = 0
-    for index in range(min(len(dataset), run.train_cfg.val_max_clips)):
-        batch = collate([dataset[index]])
-        units = batch["units"].to(device)[0]  # [uT]
-        sem = semantic_condition(bundle, batch["mouth"].to(device))  # one whole clip, no padding
-        raw, refined, flagged = sem.raw_units[0], sem.units[0], sem.flagged[0]  # [uT] each
-        sums["raw"] += float((raw == units).sum())
-        sums["refined"] += float((refined == units).sum())
-        sums["flagged"] += float(flagged.sum())
-        sums["similarity"] += float(sem.similarity[0].sum())
-        sums["raw_flagged"] += float(((raw == units) & flagged).sum())
-        sums["refined_flagged"] += float(((refined == units) & flagged).sum())
-        steps += len(units)
-    flagged = max(sums["flagged"], 1.0)
-    return {
-        "clips": float(min(len(dataset), run.train_cfg.val_max_clips)),
-        "unit_steps": float(steps),
-        "raw_unit_accuracy": sums["raw"] / max(steps, 1),
-        "refined_unit_accuracy": sums["refined"] / max(steps, 1),
-        "detector_fire_rate": sums["flagged"] / max(steps, 1),
-        "mean_similarity": sums["similarity"] / max(steps, 1),
-        "raw_accuracy_on_flagged": sums["raw_flagged"] / flagged,
-        "refined_accuracy_on_flagged": sums["refined_flagged"] / flagged,
-        "tau": float(run.cfg.mlm.tau),
-    }
+    return semantic_report(bundle, dataset, run.train_cfg.val_max_clips)
 
 
 def train_stage1(run: StageRun) -> dict[str, Any]:
