@@ -85,7 +85,7 @@ def _debug() -> TrainConfig:
 def _synth() -> TrainConfig:
     # the shipped SynthTalk model on 2 shared CPU cores, one thread per job (scripts/train_default.sh
     # runs stages 1 and 2 side by side, then stage 3 beside its single-adaLN ablation): 3 s
-    # windows (75 frames, 150 tokens), ~1500 clips. Sized by the first real run (240 clips): the
+    # windows (75 frames, 150 tokens), ~1000 clips. Sized by the first real run (240 clips): the
     # aligner reached 0.88 val unit accuracy in 160 steps (1.65 s/step), the DiT memorised 240
     # clips by 1200 steps; here ~2 h in all, with periodic validation so overfitting shows.
     return TrainConfig(
