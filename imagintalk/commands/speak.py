@@ -27,6 +27,15 @@ def register(subparsers) -> None:
     parser.add_argument("--no-refine", action="store_true", help="ablation: no MLM refinement of the units")
     parser.add_argument("--hide-lips", action="store_true", help="ablation: the model sees no mouth")
     parser.add_argument("--dit-weights", metavar="PATH", help="another dit.safetensors (e.g. single adaLN)")
+    parser.add_argument(
+        "--voice-ref", metavar="WAV", help="speak in this recording's voice instead of the face's"
+    )
+    parser.add_argument(
+        "--expressiveness",
+        type=float,
+        default=1.0,
+        help="how much expression shapes prosody (0-3)",
+    )
     parser.add_argument("--max-window", type=float, default=10.0, help="longest utterance window, s")
     parser.add_argument(
         "--json",
@@ -79,8 +88,12 @@ def run(args: argparse.Namespace) -> int:
     pipeline = Pipeline.from_dir(
         args.model, device=args.device, steps=args.steps, sampler=args.sampler, tau=args.tau, seed=args.seed,
         dit_weights=args.dit_weights, refine=not args.no_refine, hide_lips=args.hide_lips,
-        max_window_s=args.max_window, progress=args.progress,
+        max_window_s=args.max_window, progress=args.progress, voice_reference=args.voice_ref,
+        expressiveness=args.expressiveness,
     )  # fmt: skip
+    if pipeline.reference_voice is not None:
+        reached = pipeline.reference_voice.cosine
+        print(f"voice: {args.voice_ref} (speaker-embedding cosine reached {reached:.3f})")
     failures = 0
     for video in args.video:
         wav_out = out / f"{Path(video).stem}.wav" if several else out

@@ -30,6 +30,7 @@ from ..video.frontdoor import FaceTrack
 from ..video.result import FaceTrackResult
 from .features import check_style_inputs, window_inputs
 from .result import STAGES, SpeechResult, WindowInfo
+from .voice import ReferenceVoice, check_expressiveness, scale_expression, voice_from_reference
 from .weights import load_codec, load_dit_override, resolve_device
 from .windows import WindowCutter, assemble, mouth_opening, split_indices
 
@@ -83,6 +84,9 @@ class Pipeline:
         min_window_s: float | None = None,
         device: str | torch.device = "cpu",
         progress: bool = False,
+        voice_reference: str | Path | np.ndarray | None = None,
+        voice_reference_rate: int | None = None,
+        expressiveness: float = 1.0,
     ) -> None:
         from ..builders import build_detector
         from ..diffusion.sampling import get_sampler
@@ -116,6 +120,28 @@ class Pipeline:
         self.min_window_s = 0.6 * max_window_s if min_window_s is None else min_window_s
         self.samples_per_frame = codec.hop_length * self.factor  # 640 at 16 kHz, 50 Hz tokens, 25 fps
         self.detector = build_detector(cfg.video.detector, upsample=cfg.video.upsample)  # loaded once
+        self.expressiveness = check_expressiveness(expressiveness)
+        self.reference_voice: ReferenceVoice | None = None
+        if voice_reference is not None:
+            self.set_voice_reference(voice_reference, voice_reference_rate)
+
+    # ---------------------------------------------------------------- voice controls
+
+    def set_voice_reference(
+        self, source: str | Path | np.ndarray | None, sample_rate: int | None = None
+    ) -> ReferenceVoice | None:
+        """Speak in the voice of a reference recording (a wav path or mono samples); None: the face's.
+
+        Returns the fitted voice (its ``cosine`` says how closely the model can reach it).
+        """
+        self.reference_voice = (
+            None if source is None else voice_from_reference(self.bundle.style, source, sample_rate)
+        )
+        return self.reference_voice
+
+    def set_expressiveness(self, value: float) -> None:
+        """How much the face's expression changes shape the prosody: 0 steady, 1 as trained, up to 3."""
+        self.expressiveness = check_expressiveness(value)
 
     @classmethod
     def from_dir(
@@ -304,6 +330,9 @@ class Pipeline:
             semantic = semantic_condition(bundle, inputs.mouth, None, self.refine, self.tau, self.hide_lips)
             t2 = time.perf_counter()
             c_id, c_emo = style_condition(bundle, inputs.identity, inputs.expression, None, inputs.face_crops)
+            if self.reference_voice is not None:  # the user's own voice instead of the face's
+                c_id = self.reference_voice.c_id.to(c_id.device, c_id.dtype).expand_as(c_id)
+            c_emo = scale_expression(c_emo, self.expressiveness)  # [1, T_tok, D_emo]
             t3 = time.perf_counter()
             num_tokens = semantic.c_lip.shape[1]  # T_tok = factor * T
             generator = torch.Generator(device=self.device).manual_seed(window_seed(self.seed, index))
