@@ -105,7 +105,7 @@ run_pair() {  # two commands side by side; fails if either fails
     wait "$b" || rc=1
     return $rc
 }
-stage1() { train_stage "$MODEL" 1 stage1; }
+stage1() { OMP_NUM_THREADS=2 train_stage "$MODEL" 1 stage1; }  # the longer one: 2 threads
 stage2() { train_stage "$MODEL" 2 stage2; }
 run_pair stage1 stage2
 

@@ -87,23 +87,23 @@ def _synth() -> TrainConfig:
     # runs stages 1 and 2 side by side, then stage 3 beside its single-adaLN ablation): 3 s
     # windows (75 frames, 150 tokens), ~1000 clips. Sized by the first real run (240 clips): the
     # aligner reached 0.88 val unit accuracy in 160 steps (1.65 s/step), the DiT memorised 240
-    # clips by 1200 steps; here ~2 h in all, with periodic validation so overfitting shows.
+    # clips by 1200 steps; here ~1.5 h of training, with periodic validation so overfitting shows.
     return TrainConfig(
         lip=StageTrainConfig(
-            steps=700, batch_size=8, lr=1e-3, warmup_steps=70, window_frames=75, ckpt_every=250
+            steps=600, batch_size=8, lr=1e-3, warmup_steps=60, window_frames=75, ckpt_every=200
         ),
-        mlm=StageTrainConfig(steps=600, batch_size=32, lr=5e-4, warmup_steps=60, ckpt_every=200),
+        mlm=StageTrainConfig(steps=500, batch_size=32, lr=5e-4, warmup_steps=50, ckpt_every=250),
         style=StageTrainConfig(
             steps=1500, batch_size=16, lr=1e-3, warmup_steps=100, window_frames=75, ckpt_every=500
         ),
         dit=StageTrainConfig(
-            steps=3000,
+            steps=2400,
             batch_size=8,
             lr=3e-4,
             warmup_steps=200,
             window_frames=75,
-            ckpt_every=500,
-            eval_every=500,
+            ckpt_every=400,
+            eval_every=400,
         ),  # fmt: skip
         mlm_extra_text_sequences=2000,
         mlm_max_units=300,

@@ -14,6 +14,7 @@ the default sizes), so memory grows with the clip length at the rate of the outp
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,6 +63,8 @@ class FaceTrack:
     def reset(self) -> None:
         """Forget every pushed frame (start a new clip)."""
         self._records: list[_Record] = []
+        self._pushed = 0  # frames pushed since reset (records may have been dropped: see drop_before)
+        self._last_time: float | None = None
         self._selector = FaceSelector(self.cfg.min_iou, reacquire_after_s=self.cfg.max_gap_s)
         self._reference: tuple[np.ndarray, np.ndarray] | None = None  # (box, landmarks) at the last detection
         self._last_landmarks: np.ndarray | None = None
@@ -80,10 +83,9 @@ class FaceTrack:
         timestamp_s = float(timestamp_s)
         if not np.isfinite(timestamp_s):
             raise InputError(f"frame timestamp must be a finite number of seconds, not {timestamp_s}")
-        if self._records and timestamp_s <= self._records[-1].time_s:
-            raise InputError(
-                f"frame timestamps must increase: {timestamp_s:.4f} s after {self._records[-1].time_s:.4f} s"
-            )
+        if self._last_time is not None and timestamp_s <= self._last_time:
+            last = self._last_time
+            raise InputError(f"frame timestamps must increase: {timestamp_s:.4f} s after {last:.4f} s")
         if self._source_size is None:
             self._source_size = (int(frame.shape[0]), int(frame.shape[1]))
         cfg = self.cfg
@@ -107,7 +109,9 @@ class FaceTrack:
             cfg.mouth_scale,
         )
         self._records.append(_Record(timestamp_s, num_faces, box, landmarks, mouth_canvas, face_canvas))
-        obs = FrameObservation(len(self._records) - 1, timestamp_s, num_faces, box, landmarks)
+        self._pushed += 1
+        self._last_time = timestamp_s
+        obs = FrameObservation(self._pushed - 1, timestamp_s, num_faces, box, landmarks)
         if landmarks is not None:
             align = self._last_align
             obs.mouth = mouth_canvas.crop(
@@ -121,7 +125,7 @@ class FaceTrack:
         every = max(1, self.cfg.detect_every)
         previous = self._records[-1] if self._records else None
         tracking = previous is not None and previous.landmarks is not None
-        if every > 1 and len(self._records) % every and tracking:
+        if every > 1 and self._pushed % every and tracking:
             # between detector runs, move the last detected box along with the landmarks
             ref_box, ref_landmarks = self._reference
             box = box_from_landmarks(previous.landmarks, ref_box, ref_landmarks)
@@ -138,9 +142,29 @@ class FaceTrack:
         finally:
             self.reset()
 
-    def result(self) -> FaceTrackResult:
-        """Fill, resample to cfg.fps, smooth, align and crop everything pushed so far."""
+    @property
+    def times(self) -> list[float]:
+        """Timestamps (s) of the frames held, oldest first."""
+        return [r.time_s for r in self._records]
+
+    def drop_before(self, time_s: float) -> int:
+        """Forget the frames taken before ``time_s`` (bounds memory on a live stream); returns how many.
+
+        Tracking state (the followed face, the last landmarks) is kept, so pushing goes on as before.
+        """
+        times = [r.time_s for r in self._records]
+        count = bisect.bisect_left(times, time_s)
+        del self._records[:count]
+        return count
+
+    def result(self, start_s: float | None = None, end_s: float | None = None) -> FaceTrackResult:
+        """Fill, resample to cfg.fps, smooth, align and crop the frames held (those taken in
+        [start_s, end_s] when given; times in the result count from the first of them)."""
         cfg, records = self.cfg, self._records
+        if start_s is not None or end_s is not None:
+            low = -np.inf if start_s is None else start_s
+            high = np.inf if end_s is None else end_s
+            records = [r for r in records if low <= r.time_s <= high]
         if not records:
             raise InputError(f"no frames in {self.source}")
         times = np.array([r.time_s for r in records], np.float64)

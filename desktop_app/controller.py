@@ -1,0 +1,293 @@
+"""AppController: owns the worker threads and jobs; the window talks to it only through signals/slots.
+
+Threads: capture (source -> front door -> visual VAD), speech (Pipeline), audio (sounddevice).
+The controller lives in the GUI thread, forwards work to the jobs with queued signals and turns
+their reports into what the window shows (one display state, a problems line, history entries).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PyQt6.QtCore import QMetaObject, QObject, QSettings, Qt, QThread, pyqtSignal, pyqtSlot
+
+from imagintalk.config import Config, load_config
+
+from .history import HistoryEntry, HistoryModel, export_entry
+from .jobs.audio import AudioJob
+from .jobs.capture import CaptureJob
+from .jobs.speech import SpeechJob, VoiceSetup, default_model_dir
+from .settings import AppSettings, save_settings
+
+log = logging.getLogger(__name__)
+
+PROBLEM_ORDER = ("source", "model", "voice", "speech", "audio")
+
+
+def stream_config(model_dir: str) -> Config:
+    """The model's own config (its front-door settings), or the default preset without a model."""
+    from imagintalk.errors import ImaginTalkError
+    from imagintalk.models.bundle import load_config_of
+
+    path = Path(model_dir) if model_dir else default_model_dir()
+    try:
+        return load_config_of(path)
+    except (ImaginTalkError, OSError):
+        return load_config("synth")
+
+
+class AppController(QObject):
+    preview = pyqtSignal(object, object, object)  # rgb [h, w, 3], face box | None, mouth box | None
+    state_changed = pyqtSignal(str)  # a key of theme.STATE_TEXT
+    problems_changed = pyqtSignal(str)  # every current problem in plain words; "" when none
+    message = pyqtSignal(str)  # a passing note for the status bar
+    entry_added = pyqtSignal(object)  # HistoryEntry
+    played = pyqtSignal(int)  # a history entry was played to its end on the output device
+    all_done = pyqtSignal(int)  # --exit-at-end: the file ended and every utterance was written (exit code)
+
+    # queued requests to the jobs (each connected to a slot in the job's thread)
+    _capture_start = pyqtSignal()
+    _capture_source = pyqtSignal(object)
+    _capture_mode = pyqtSignal(str)
+    _talk_press = pyqtSignal()
+    _talk_release = pyqtSignal()
+    _speech_configure = pyqtSignal(object)
+    _speech_speak = pyqtSignal(object, str)
+    _audio_play = pyqtSignal(int, object, int)
+    _audio_device = pyqtSignal(str)
+
+    def __init__(
+        self,
+        settings: AppSettings,
+        store: QSettings,
+        source: str | int | None = None,
+        record_dir: str | Path | None = None,
+        exit_at_end: bool = False,
+    ) -> None:
+        super().__init__()
+        self.settings, self.store = settings.checked(), store
+        self.source: str | int = source if source is not None else self.settings.camera
+        self.exit_at_end = exit_at_end
+        self.history = HistoryModel()
+        self.problems: dict[str, str] = {}
+        self.pending = 0  # utterances sent to the speech job, not yet spoken or failed
+        self.playing = 0  # entries sent to the audio job, not yet played or failed
+        self.source_ended = False
+        self.written: list[Path] = []
+        self._stream_state, self._speaking, self._preparing = "starting", False, False
+        out_dir = Path(record_dir) if record_dir else default_history_dir()
+        self.threads: list[QThread] = []
+
+        cfg = stream_config(self.settings.model_dir)
+        self.capture = CaptureJob(cfg, self.source, self.settings.speak_mode)
+        self.speech = SpeechJob(out_dir)
+        self.audio = AudioJob()
+        for job, name in ((self.capture, "capture"), (self.speech, "speech"), (self.audio, "audio")):
+            thread = QThread(self)
+            thread.setObjectName(f"imagintalk-{name}")
+            job.moveToThread(thread)
+            self.threads.append(thread)
+
+        self._capture_start.connect(self.capture.start)
+        self._capture_source.connect(self.capture.set_source)
+        self._capture_mode.connect(self.capture.set_speak_mode)
+        self._talk_press.connect(self.capture.press_talk)
+        self._talk_release.connect(self.capture.release_talk)
+        self.capture.preview.connect(self.preview)
+        self.capture.state_changed.connect(self._on_stream_state)
+        self.capture.utterance.connect(self._on_utterance)
+        self.capture.error.connect(self._on_source_error)
+        self.capture.source_ended.connect(self._on_source_ended)
+        self.capture.talk_rejected.connect(self.message)
+
+        self._speech_configure.connect(self.speech.configure)
+        self._speech_speak.connect(self.speech.speak)
+        self.speech.spoken.connect(self._on_spoken)
+        self.speech.failed.connect(self._on_speech_failed)
+        self.speech.model_status.connect(self._on_model_status)
+        self.speech.busy.connect(self._on_busy)
+        self.speech.voice_problem.connect(self._on_voice_problem)
+
+        self._audio_play.connect(self.audio.play)
+        self._audio_device.connect(self.audio.set_device)
+        # bound methods (not lambdas): PyQt then queues the call into this, the GUI, thread
+        self.audio.started.connect(self._on_audio_started)
+        self.audio.finished.connect(self._on_audio_finished)
+        self.audio.failed.connect(self._on_audio_failed)
+
+    # ------------------------------------------------------------------ life cycle
+
+    def start(self) -> None:
+        for thread in self.threads:
+            thread.start()
+        self._audio_device.emit(self.settings.output_device)
+        self._speech_configure.emit(self.voice_setup())
+        self._capture_start.emit()
+
+    def shutdown(self) -> None:
+        """Stop the jobs and join their threads (an utterance being spoken is finished first)."""
+        self.audio.stop()
+        if self.threads[0].isRunning():
+            QMetaObject.invokeMethod(self.capture, "stop", Qt.ConnectionType.BlockingQueuedConnection)
+        for thread in self.threads:
+            thread.quit()
+        for thread in self.threads:
+            thread.wait()
+
+    def voice_setup(self) -> VoiceSetup:
+        s = self.settings
+        return VoiceSetup(s.model_dir, s.steps, s.seed, s.voice_mode, s.reference_wav, s.expressiveness)
+
+    # ------------------------------------------------------------------ requests from the window
+
+    @pyqtSlot()
+    def press_talk(self) -> None:
+        self._talk_press.emit()
+
+    @pyqtSlot()
+    def release_talk(self) -> None:
+        self._talk_release.emit()
+
+    def replay(self, entry: HistoryEntry | None) -> None:
+        if entry is None:
+            self.message.emit("Nothing to replay yet.")
+            return
+        self._play(entry)
+
+    def repeat_last(self) -> None:
+        self.replay(self.history.latest())
+
+    def export(self, entry: HistoryEntry, target: str | Path) -> Path | None:
+        try:
+            path = export_entry(entry, target)
+        except OSError as exc:
+            self.message.emit(f"Could not export to {target}: {exc}")
+            return None
+        self.message.emit(f"Saved {path}")
+        return path
+
+    def apply_settings(self, new: AppSettings) -> None:
+        """Store the settings and hand the changed parts to the jobs."""
+        old, new = self.settings, new.checked()
+        self.settings = new
+        save_settings(self.store, new)
+        if new.output_device != old.output_device:
+            self._audio_device.emit(new.output_device)
+        if new.speak_mode != old.speak_mode:
+            self._capture_mode.emit(new.speak_mode)
+        if self.voice_setup() != VoiceSetup(
+            old.model_dir, old.steps, old.seed, old.voice_mode, old.reference_wav, old.expressiveness
+        ):
+            self._speech_configure.emit(self.voice_setup())
+        if isinstance(self.source, int) and new.camera != old.camera:
+            self.set_source(new.camera)
+
+    def set_source(self, source: str | int) -> None:
+        self.source, self.source_ended = source, False
+        self._capture_source.emit(source)
+
+    # ------------------------------------------------------------------ reports from the jobs
+
+    def _on_stream_state(self, state: str) -> None:
+        self._stream_state = state
+        self._emit_state()
+
+    def _on_utterance(self, utterance) -> None:
+        trigger = "push_to_talk" if utterance.reason == "push_to_talk" else "automatic"
+        self.pending += 1
+        self._speech_speak.emit(utterance, trigger)
+
+    def _on_spoken(self, entry: HistoryEntry) -> None:
+        self.pending -= 1
+        self.written.append(entry.wav_path)
+        self.history.add(entry)
+        self.entry_added.emit(entry)
+        self._set_problem("speech", "")
+        self.message.emit(f"Spoke {entry.duration_s:.1f} s ({entry.wav_path.name})")
+        self._play(entry)
+
+    def _play(self, entry: HistoryEntry) -> None:
+        self.playing += 1
+        self._audio_play.emit(entry.entry_id, entry.wav, entry.sample_rate)
+
+    def _on_speech_failed(self, text: str) -> None:
+        self.pending -= 1
+        self._set_problem("speech", text)
+        self._check_done()
+
+    def _on_model_status(self, loaded: bool, text: str) -> None:
+        self._set_problem("model", "" if loaded else text)
+        if loaded:
+            self.message.emit(text)
+        if not loaded and self.exit_at_end:
+            self.all_done.emit(2)  # unattended: nothing can be spoken without a model
+
+    def _on_voice_problem(self, text: str) -> None:
+        self._set_problem("voice", text)
+
+    def _on_busy(self, busy: bool) -> None:
+        self._preparing = busy
+        self._emit_state()
+
+    def _on_source_error(self, text: str) -> None:
+        self._set_problem("source", text)
+
+    def _on_audio_started(self, _entry_id: int) -> None:
+        self._set_speaking(True)
+
+    def _on_audio_finished(self, entry_id: int) -> None:
+        self.playing -= 1
+        self._set_speaking(False)
+        self.played.emit(entry_id)
+        self._check_done()
+
+    def _on_audio_failed(self, _entry_id: int, text: str) -> None:
+        self.playing -= 1
+        self._set_speaking(False)
+        self._set_problem("audio", text)
+        self._check_done()
+
+    def _set_speaking(self, speaking: bool) -> None:
+        self._speaking = speaking
+        if speaking:
+            self._set_problem("audio", "")
+        self._emit_state()
+
+    def _on_source_ended(self) -> None:
+        self.source_ended = True
+        self.message.emit("The video ended.")
+        self._check_done()
+
+    def _check_done(self) -> None:
+        # unattended: done when the file ended and every utterance was written and played (or failed)
+        if self.exit_at_end and self.source_ended and self.pending == 0 and self.playing == 0:
+            self.all_done.emit(0 if self.written else 1)
+
+    def _emit_state(self) -> None:
+        if self._speaking:
+            state = "speaking"
+        elif self._preparing:
+            state = "preparing"
+        elif self.problems.get("source"):
+            state = "no_source"
+        else:
+            state = self._stream_state
+        self.state_changed.emit(state)
+
+    def _set_problem(self, kind: str, text: str) -> None:
+        if self.problems.get(kind, "") == text:
+            return
+        self.problems[kind] = text
+        self.problems_changed.emit("\n".join(self.problems[k] for k in PROBLEM_ORDER if self.problems.get(k)))
+        self._emit_state()
+
+
+def default_history_dir() -> Path:
+    """A new folder per session under the user's data folder."""
+    from datetime import datetime
+
+    from PyQt6.QtCore import QStandardPaths
+
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+    return Path(base or Path.home() / ".imagintalk") / "history" / datetime.now().strftime("%Y%m%d-%H%M%S")

@@ -1,0 +1,1 @@
+"""QObject jobs, each living on its own QThread and reporting only through signals."""

@@ -1,0 +1,132 @@
+"""Speech job: a loaded ``Pipeline`` that speaks each utterance and saves it as a wav.
+
+Runs on its own QThread; utterances queue up as queued signals and are spoken in order.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from PyQt6.QtCore import QObject, pyqtSignal, pyqtSlot
+
+from imagintalk.errors import ImaginTalkError
+
+from ..history import HistoryEntry
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class VoiceSetup:
+    """What the pipeline is loaded with (a change of model_dir reloads it)."""
+
+    model_dir: str
+    steps: int
+    seed: int
+    voice_mode: str = "face"
+    reference_wav: str = ""
+    expressiveness: float = 1.0
+
+
+def default_model_dir() -> Path:
+    from imagintalk.builders import DEFAULT_MODELS_DIR
+
+    return DEFAULT_MODELS_DIR / "imagintalk"
+
+
+def apply_voice(pipeline, setup: VoiceSetup) -> str:
+    """Set the voice controls on a loaded pipeline; returns a plain-words problem or "".
+
+    Uses ``Pipeline.set_expressiveness`` / ``set_voice_reference`` where this Pipeline has them
+    (an older one speaks with the face's voice and the model's own prosody, and says so).
+    """
+    missing = [name for name in ("set_expressiveness", "set_voice_reference") if not hasattr(pipeline, name)]
+    if missing:
+        return f"This version of the speech engine cannot apply the voice settings ({', '.join(missing)})."
+    pipeline.set_expressiveness(setup.expressiveness)
+    if setup.voice_mode != "reference":
+        pipeline.set_voice_reference(None)
+        return ""
+    if not setup.reference_wav:
+        pipeline.set_voice_reference(None)
+        return "No recording was chosen for your voice: speaking with the voice from your face."
+    try:
+        voice = pipeline.set_voice_reference(setup.reference_wav)
+    except ImaginTalkError as exc:  # unreadable or too short a recording
+        pipeline.set_voice_reference(None)
+        return f"Your voice recording could not be used ({exc}): speaking with the voice from your face."
+    log.info("reference voice %s: cosine %.3f", setup.reference_wav, getattr(voice, "cosine", float("nan")))
+    return ""
+
+
+class SpeechJob(QObject):
+    """``configure`` loads the model; ``speak`` turns an Utterance into a saved HistoryEntry."""
+
+    spoken = pyqtSignal(object)  # HistoryEntry
+    failed = pyqtSignal(str)  # plain words
+    model_status = pyqtSignal(bool, str)  # (loaded, plain words)
+    voice_problem = pyqtSignal(str)  # the voice settings could not be applied ("" when they were)
+    busy = pyqtSignal(bool)  # speaking an utterance (the window shows "thinking")
+
+    def __init__(self, out_dir: str | Path) -> None:
+        super().__init__()
+        self.out_dir = Path(out_dir)
+        self.setup: VoiceSetup | None = None
+        self.pipeline = None
+        self._loaded_dir: Path | None = None
+        self._count = 0
+
+    @pyqtSlot(object)
+    def configure(self, setup: VoiceSetup) -> None:
+        self.setup = setup
+        self._load()
+
+    def _load(self) -> bool:
+        """(Re)load when the model or its options changed; True when a pipeline is ready."""
+        from imagintalk.pipeline import Pipeline
+
+        setup = self.setup
+        if setup is None:
+            return False
+        model_dir = Path(setup.model_dir) if setup.model_dir else default_model_dir()
+        if self.pipeline is None or model_dir != self._loaded_dir:
+            self.pipeline = None
+            try:
+                self.pipeline = Pipeline.from_dir(model_dir, steps=setup.steps, seed=setup.seed)
+            except ImaginTalkError as exc:
+                self.model_status.emit(
+                    False, f"No voice model could be loaded from {model_dir}: {exc}. Choose the model folder "
+                    "in Settings (Ctrl+,).",
+                )  # fmt: skip
+                return False
+            self._loaded_dir = model_dir
+            self.model_status.emit(True, f"Voice model loaded from {model_dir}.")
+        self.pipeline.steps, self.pipeline.seed = setup.steps, setup.seed  # no reload needed
+        self.voice_problem.emit(apply_voice(self.pipeline, setup))
+        return True
+
+    @pyqtSlot(object, str)
+    def speak(self, utterance, trigger: str) -> None:
+        """Utterance (track at 25 fps, start_s, end_s) -> wav saved in out_dir -> ``spoken``."""
+        if self.pipeline is None and not self._load():  # the model may have appeared since
+            self.failed.emit("Not spoken: no voice model is loaded.")
+            return
+        self.busy.emit(True)
+        try:
+            result = self.pipeline.speak_track(utterance.track)
+            self._count += 1
+            path = result.save_wav(self.out_dir / f"utterance_{self._count:04d}.wav")
+        except ImaginTalkError as exc:  # no face in the span, too short, disk full
+            self.failed.emit(f"Not spoken: {exc}")
+            return
+        finally:
+            self.busy.emit(False)
+        entry = HistoryEntry(
+            self._count, datetime.now(), result.wav, result.sample_rate, path, trigger,
+            float(utterance.start_s), float(utterance.end_s), result.summary(),
+        )  # fmt: skip
+        log.info("spoke %s: %.2f s in %.2f s", path.name, result.duration, result.timings["total"])
+        self.spoken.emit(entry)

@@ -1,0 +1,88 @@
+"""Frame sources for the capture job: an OpenCV camera, or a video file played as a camera."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from imagintalk.errors import InputError
+
+
+class SourceError(Exception):
+    """The source cannot give frames (no camera, unplugged, unreadable file): plain words."""
+
+
+class CameraSource:
+    """OpenCV camera ``index``; ``read()`` blocks until the next frame (the camera paces)."""
+
+    def __init__(self, index: int) -> None:
+        import cv2
+
+        self.name = f"camera {index}"
+        self._cap = cv2.VideoCapture(index)
+        if not self._cap.isOpened():
+            self._cap.release()
+            raise SourceError(
+                f"No camera was found at index {index}. Connect a camera or choose another one in Settings."
+            )
+        self._t0 = time.monotonic()
+        self._last = -1.0
+
+    def read(self) -> tuple[np.ndarray, float] | None:
+        """(frame BGR uint8 [H, W, 3], seconds since opening); raises SourceError when it stops."""
+        ok, frame = self._cap.read()
+        if not ok or frame is None:
+            raise SourceError(f"The {self.name} stopped sending pictures (unplugged?). Trying again...")
+        now = max(time.monotonic() - self._t0, self._last + 1e-3)  # strictly increasing for the tracker
+        self._last = now
+        return frame, now
+
+    def delay_s(self) -> float:
+        return 0.0
+
+    def close(self) -> None:
+        self._cap.release()
+
+
+class FileSource:
+    """A video file played as a camera at its own frame rate; ``read()`` -> None at the end."""
+
+    def __init__(self, path: str | Path) -> None:
+        from imagintalk.video.io import iter_frames
+
+        self.name = Path(path).name
+        self._frames: Iterator[tuple[np.ndarray, float]] = iter_frames(path, color="bgr")
+        try:
+            self._next = next(self._frames)
+        except (InputError, StopIteration) as exc:
+            raise SourceError(f"Cannot play the video {path}: {exc}") from None
+        self._t0 = time.monotonic() - self._next[1]
+
+    def delay_s(self) -> float:
+        """Seconds until the next frame is due (played at the file's own timestamps)."""
+        if self._next is None:
+            return 0.0
+        return max(0.0, self._t0 + self._next[1] - time.monotonic())
+
+    def read(self) -> tuple[np.ndarray, float] | None:
+        item = self._next
+        if item is None:
+            return None
+        try:
+            self._next = next(self._frames, None)
+        except InputError:  # damaged tail: end the file here
+            self._next = None
+        return item
+
+    def close(self) -> None:
+        self._next = None
+
+
+def open_source(source: str | int) -> CameraSource | FileSource:
+    """An int or digit string is a camera index; anything else a video file."""
+    if isinstance(source, int) or str(source).isdigit():
+        return CameraSource(int(source))
+    return FileSource(source)
