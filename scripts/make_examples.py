@@ -28,9 +28,9 @@ import cv2
 import numpy as np
 
 from imagintalk.config import load_config
-from imagintalk.pipeline.windows import mouth_opening
 from imagintalk.video.frontdoor import FaceTrack, process_video
 from imagintalk.video.io import write_video
+from imagintalk.video.mouth import mouth_opening
 
 # 68-point indices that move down when the jaw opens: lower outer lip, lower inner lip, chin
 LOWER_LIP = [55, 56, 57, 58, 59, 65, 66, 67]

@@ -23,8 +23,8 @@ import numpy as np
 
 from ..config import Config
 from ..errors import ImaginTalkError, InputError
-from ..pipeline.windows import mouth_opening
 from ..video.frontdoor import FaceTrack
+from ..video.mouth import mouth_opening
 from .frames import check_frame, check_stamp
 from .utterance import StreamUpdate, Utterance
 from .vad import VadConfig, VisualVAD

@@ -1,6 +1,6 @@
 """Visual voice-activity detection: when is the face in front of the camera speaking?
 
-The measure is the *mouth activity*: the mouth opening (pipeline.windows.mouth_opening: inner-lip
+The measure is the *mouth activity*: the mouth opening (video.mouth.mouth_opening: inner-lip
 gap over the eye-corner distance, so independent of face size) above its closed-mouth baseline
 (the lowest opening of the last ``baseline_s`` seconds), averaged over the last ``smooth_s``
 seconds; and 0 while the mouth holds still (its opening varied less than ``min_motion`` over the
