@@ -17,6 +17,8 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+from .dds import profile_environment
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # where scripts/setup_ros.sh builds the messages; IMAGINTALK_ROS_INSTALL names another build
 DEFAULT_INSTALL = REPO_ROOT / "build" / "ros" / "install"
@@ -31,7 +33,8 @@ def install_dir() -> Path:
 
 
 def ros_environment(base: dict[str, str] | None = None) -> dict[str, str]:
-    """``base`` (default os.environ) with the built messages on the library / Python / ament paths.
+    """``base`` (default os.environ) with the built messages on the library / Python / ament paths,
+    and the shipped Fast DDS profile (dds.py) unless one is set.
 
     For starting node processes on machines without a ROS install (tests, demo, benchmark).
     """
@@ -45,7 +48,7 @@ def ros_environment(base: dict[str, str] | None = None) -> dict[str, str]:
     ):
         if value and value not in env.get(key, "").split(os.pathsep):
             env[key] = os.pathsep.join(p for p in (value, env.get(key, "")) if p)
-    return env
+    return profile_environment(env)  # large frames need the bigger shared-memory segment
 
 
 def _join_built_messages() -> None:

@@ -13,6 +13,7 @@ script (or with autostart:=true, as the launch file does) it configures and acti
 from __future__ import annotations
 
 import gc
+import sys
 import threading
 import time
 from collections import deque
@@ -31,6 +32,8 @@ from imagintalk.stream import LipStream, SpeechJob, SpeechWorker, StreamUpdate, 
 from . import params as node_params
 from .audio_out import AudioOut
 from .convert import FrameError, compressed_to_bgr, image_to_bgr
+from .dds import use_shipped_profile
+from .frame_loss import UpstreamLossEstimator
 from .frame_thread import FrameThread
 from .messages import load_messages
 from .speech_msgs import seconds_of, speech_audio, speech_status
@@ -60,12 +63,16 @@ class SpeakNode(LifecycleNode):
         self._closing = False  # a flush after a camera stop is on its way to the worker
         self._face_found = False
         self._frame_id = ""
+        self._upstream = UpstreamLossEstimator()  # frames lost before the callback, from stamp gaps
+        self.autostart_failed = False  # main() exits non-zero: a node that was asked to start and cannot
         self._speech_pub = self._service = self._timer = self._watchdog = self._sub = None
         self._pipeline = self._worker = self._frames = self._stream = self._audio = None
         self._status_pub = self.create_publisher(self.msgs.SpeechStatus, "~/status", 10)
         if self.get_parameter("autostart").value:
-            if self.trigger_configure() == TransitionCallbackReturn.SUCCESS:
-                self.trigger_activate()
+            configured = self.trigger_configure() == TransitionCallbackReturn.SUCCESS
+            self.autostart_failed = not (
+                configured and self.trigger_activate() == TransitionCallbackReturn.SUCCESS
+            )
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -74,6 +81,7 @@ class SpeakNode(LifecycleNode):
             self.params = node_params.read(self)
         except (ImaginTalkError, TypeError) as exc:
             self.get_logger().error(f"configure failed: {exc}")
+            self.last_error = str(exc)
             return TransitionCallbackReturn.FAILURE
         p = self.params
         self._speech_pub = self.create_lifecycle_publisher(self.msgs.SpeechAudio, "~/speech", 10)
@@ -92,6 +100,7 @@ class SpeakNode(LifecycleNode):
         started = time.perf_counter()
         try:
             pipeline = Pipeline.from_dir(p.model_dir or None, device=p.device, steps=p.steps, seed=p.seed)
+            warm_up_detector(pipeline)
             stream = LipStream(pipeline.cfg, p.vad(), p.buffer_s, detector=pipeline.detector, color="bgr")
         except Exception as exc:  # a missing model or device: stay inactive and say why
             self.get_logger().error(f"activate failed: cannot load the model: {exc}")
@@ -101,6 +110,7 @@ class SpeakNode(LifecycleNode):
         self._worker = SpeechWorker(lambda: pipeline, self._on_spoken, p.max_pending, p.drop_policy)
         self._worker.start()
         self._frames = FrameThread(stream, self._on_utterance, self._on_update, p.frame_queue)
+        self._upstream = UpstreamLossEstimator(max_gap_s=p.camera_timeout_s)
         reliability = (
             ReliabilityPolicy.RELIABLE if p.qos_reliability == "reliable" else ReliabilityPolicy.BEST_EFFORT
         )
@@ -128,7 +138,9 @@ class SpeakNode(LifecycleNode):
             self.destroy_service(self._service)
         if self._speech_pub is not None:
             self.destroy_lifecycle_publisher(self._speech_pub)
-        self._timer = self._watchdog = self._service = self._speech_pub = None
+        if self._audio is not None:
+            self._audio.close()
+        self._timer = self._watchdog = self._service = self._speech_pub = self._audio = None
         self.label = "unconfigured"
         return TransitionCallbackReturn.SUCCESS
 
@@ -169,6 +181,7 @@ class SpeakNode(LifecycleNode):
             if self._last_arrival is not None:
                 self.get_logger().info("camera: frames again")
                 frames.command("reset")  # a new stream: the VAD must not bridge the gap
+                self._upstream.restart()
             self._camera_active = True
         self._last_arrival = now
         p = self.params
@@ -179,6 +192,8 @@ class SpeakNode(LifecycleNode):
             self._reject(exc.kind, str(exc))
             return
         stamp = seconds_of(msg.header.stamp)
+        if stamp != 0.0:
+            self._upstream.observe(stamp)  # before conversion: a bad frame still arrived
         if stamp == 0.0:  # an unset stamp: the arrival time is the best guess of the capture time
             self._note_once("no_stamp", "frames without header.stamp: using their arrival time")
             stamp = self.get_clock().now().nanoseconds * 1e-9
@@ -299,6 +314,7 @@ class SpeakNode(LifecycleNode):
             fps_in=float(fps),
             frames_processed=frames.processed if frames else 0,
             frames_dropped=frames.dropped if frames else 0,
+            frames_lost_upstream=self._upstream.lost,
             utterances_dropped=worker.dropped if worker else 0,
             utterances_too_short=counters.get("discarded_short", 0) + counters.get("utterances_unusable", 0),
             pending=min(worker.pending if worker else 0, 255),
@@ -320,6 +336,23 @@ class SpeakNode(LifecycleNode):
         self._status_pub.publish(speech_status(self.msgs, self.get_clock().now().to_msg(), fields, rejected))
 
 
+def warm_up_detector(pipeline) -> None:
+    """Run the face detector and the landmark model once on *this* thread (activate: the main thread).
+
+    dlib-bin's pybind11 module initialises its numpy bindings on first use; on a QThread that
+    crashed the desktop app. A plain Python thread (the node's front-door thread) survived a
+    first call in a check here, but the warm-up costs ~10 ms and removes the question.
+    """
+    import numpy as np
+
+    from imagintalk.video.detectors import detect_faces
+    from imagintalk.video.landmarks import predict_landmarks
+
+    gray = np.zeros((96, 96), np.uint8)
+    detect_faces(pipeline.detector, gray, pipeline.cfg.video.detect_size)
+    predict_landmarks(gray, np.array([16, 16, 80, 80], np.float32))
+
+
 def spin(node: SpeakNode, until: Callable[[], bool] | None = None) -> None:
     """Spin ``node`` until shutdown (Ctrl-C, SIGTERM) or ``until()``; then stop its threads."""
     from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
@@ -337,14 +370,27 @@ def spin(node: SpeakNode, until: Callable[[], bool] | None = None) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console script: the node, configured and activated (unless autostart:=false)."""
+    """Console script: the node, configured and activated (unless autostart:=false).
+
+    Exit 2 when the messages are not built, 1 when autostart could not configure or activate
+    (bad parameter, missing model: the reason is in the log); a node started by hand with
+    autostart:=false stays up for lifecycle commands instead.
+    """
+    profile = use_shipped_profile()  # before rclpy.init: Fast DDS reads it per participant
     rclpy.init(args=argv)
     try:
         node = SpeakNode(autostart_default=True)
     except ImportError as exc:  # the messages are not built: say how to build them
-        print(f"imagintalk-ros-speak: {exc}")
+        print(f"imagintalk-ros-speak: {exc}", file=sys.stderr)
         rclpy.try_shutdown()
         raise SystemExit(2) from None
+    if node.autostart_failed:
+        reason = node.last_error or "see the log above"
+        print(f"imagintalk-ros-speak: could not start ({reason}); exiting", file=sys.stderr)
+        node.destroy_node()
+        rclpy.try_shutdown()
+        raise SystemExit(1)
+    node.get_logger().info(f"DDS profile: {profile or 'Fast DDS defaults'}")
     try:
         spin(node)
     finally:

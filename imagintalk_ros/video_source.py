@@ -3,7 +3,8 @@
     imagintalk-ros-video-source clip.mp4 --ros-args -p topic:=/camera/image_raw -p wait_for_subscribers:=1
 
 For demos and tests without a camera driver. Frames are published as bgr8 at the file's own
-timing (or ``fps``), stamped with the time they are published; the node exits when the file
+timing (or ``fps``), stamped with their capture time (the start plus the frame's time in the
+file), as a camera driver stamps them; the node exits when the file
 has ended (unless ``loop``). A webcam (``video`` empty) is read at its own rate.
 """
 
@@ -17,11 +18,13 @@ import numpy as np
 import rclpy
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.time import Time
 from sensor_msgs.msg import Image
 
 from imagintalk.errors import ImaginTalkError, InputError
 
 from .convert import bgr_to_image
+from .dds import use_shipped_profile
 
 PARAMS = {
     "video": "",
@@ -100,6 +103,7 @@ class VideoSource(Node):
                 break
             rclpy.spin_once(self, timeout_sec=0.05)
         started = time.monotonic()
+        first_stamp_ns = self.get_clock().now().nanoseconds
         for frame, time_s in self.frames():
             delay = started + time_s - time.monotonic()
             if delay > 0:
@@ -107,7 +111,9 @@ class VideoSource(Node):
             if not rclpy.ok():
                 break
             msg = bgr_to_image(frame)
-            msg.header.stamp = self.get_clock().now().to_msg()
+            # the capture time, as a camera driver stamps it: the frame's own time in the video, not
+            # the moment this (possibly late, then catching up) process got to publish it
+            msg.header.stamp = Time(nanoseconds=first_stamp_ns + int(time_s * 1e9)).to_msg()
             msg.header.frame_id = self.frame_id
             self.publisher.publish(msg)
             self.published += 1
@@ -118,6 +124,7 @@ class VideoSource(Node):
 def main(argv: list[str] | None = None) -> None:
     """Console script: ``imagintalk-ros-video-source [VIDEO] [--ros-args ...]``."""
     argv = sys.argv if argv is None else argv
+    use_shipped_profile()  # before rclpy.init; the sender's shared-memory segment carries the frames
     rclpy.init(args=argv)
     plain = rclpy.utilities.remove_ros_args(argv)[1:]
     node = None

@@ -1,12 +1,14 @@
 """Load benchmark of the speech node: 30 fps 640x480 frames for N minutes; memory, drops, latency.
 
-    .venv/bin/python scripts/ros_bench.py --minutes 10 [--model-dir models/imagintalk] [--steps 64]
+    .venv/bin/python scripts/ros_bench.py --minutes 10 [--model-dir DIR] [--steps 64] [--no-profile]
 
 The node runs in its own process exactly as the launch file starts it (config/speak.yaml,
-sensor-data QoS); this process publishes a talking face (a SynthTalk clip scaled to 640x480,
-looped) at 30 fps and reads ~/status and ~/speech. Prints and writes (--out) a JSON summary:
-the node's RSS over time (growth after a warm-up minute), frames received / processed /
-dropped, utterances spoken / dropped, and the latency per stage of the spoken utterances.
+sensor-data QoS, the shipped Fast DDS profile); this process publishes a talking face (a
+SynthTalk clip scaled to 640x480, looped) at 30 fps and reads ~/status and ~/speech. Prints and
+writes (--out) a JSON summary: the node's RSS over time (growth after a warm-up minute), frames
+received / processed / dropped by the node's policy, frames lost upstream (the node's estimate
+from stamp gaps, and the true figure: published - received), utterances spoken / dropped, and
+the latency per stage of the spoken utterances.
 Without --model-dir a debug model (untrained, same plumbing and timing structure) is built.
 """
 
@@ -41,6 +43,9 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=64)
     parser.add_argument("--fps", type=float, default=30.0)
     parser.add_argument("--out", type=Path, default=REPO / "out" / "ros_bench.json")
+    parser.add_argument(
+        "--no-profile", action="store_true", help="Fast DDS defaults (512 KiB shared memory) for comparison"
+    )
     args = parser.parse_args()
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
     os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
@@ -55,6 +60,7 @@ def main() -> int:
 
     from imagintalk.video.io import iter_frames
     from imagintalk_ros.convert import bgr_to_image
+    from imagintalk_ros.dds import PROFILE_VARIABLES, profile_environment
     from imagintalk_ros.messages import load_messages
     from imagintalk_ros.speech_msgs import stamp_of
 
@@ -64,6 +70,12 @@ def main() -> int:
     frames = [cv2.resize(f, (640, 480)) for f, _ in iter_frames(clip)]
     frames += [frames[-1]] * int(args.fps)  # a closed-mouth second between repetitions: utterances end
     env = ros_env(int(os.environ["ROS_DOMAIN_ID"]), Path(os.environ["ROS_LOG_DIR"]))
+    for environ in (env, os.environ):  # both participants: the publisher's segment carries the frames
+        if args.no_profile:
+            for name in PROFILE_VARIABLES:
+                environ.pop(name, None)
+        else:
+            profile_environment(environ)
     node_log = work / "node.log"
     node = start("imagintalk_ros.speak_node",
                  ["--ros-args", "--params-file", str(PARAMS_FILE), "-p", f"model_dir:={model}",
@@ -115,8 +127,11 @@ def main() -> int:
         "model": args.model_dir or "debug", "rss_mb": samples,
         "rss_growth_after_warmup_mb": round(warm[-1] - warm[0], 1),
         "rss_max_mb": max(mb for _, mb in samples),
+        "dds_profile": None if args.no_profile else os.environ.get(PROFILE_VARIABLES[0]),
         "frames_received": last.frames_received, "frames_processed": last.frames_processed,
         "frames_dropped_queue": last.frames_dropped, "fps_in_last": round(last.fps_in, 1),
+        "frames_lost_upstream_estimated": last.frames_lost_upstream,
+        "frames_lost_upstream_true": index - last.frames_received,
         "utterances_spoken": len(speech), "utterances_dropped": last.utterances_dropped,
         "rejected": dict(zip(last.rejected_kinds, (int(c) for c in last.rejected_counts))),
         "utterance_s_median": round(float(np.median([m.duration for m in speech])), 2) if speech else None,

@@ -5,8 +5,10 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
@@ -58,6 +60,47 @@ def stop(process: subprocess.Popen, timeout: float = 20.0) -> int:
             process.kill()
             process.wait()
     return process.returncode
+
+
+@dataclass
+class AlsaFileSink:
+    """A real ALSA output device whose played samples land in a wav file (ALSA's ``file`` plugin).
+
+    A node process started with ``env["ALSA_CONFIG_PATH"] = str(sink.config)`` sees it as the
+    default output and by ``name``; PortAudio reads the variable once per process. The config
+    must define a usable pcm: an empty ALSA config makes PortAudio abort.
+    """
+
+    name: str
+    config: Path
+    wav: Path
+
+    @classmethod
+    def create(cls, directory: Path, name: str = "imagintalk_ros_sink") -> AlsaFileSink:
+        directory.mkdir(parents=True, exist_ok=True)
+        sink = cls(name, directory / "asound.conf", directory / "sink.wav")
+        sink.config.write_text(
+            f"""pcm.{name} {{
+  type file
+  slave.pcm {{ type null }}
+  file "{sink.wav}"
+  format "wav"
+  hint {{ show on description "ImaginTalk ROS test sink" }}
+}}
+pcm.!default {name}
+"""
+        )
+        return sink
+
+    def samples(self) -> np.ndarray | None:
+        """int16 [N] played last (the plugin rewrites the file per stream); None while unreadable."""
+        import soundfile as sf
+
+        try:
+            data, _ = sf.read(str(self.wav), dtype="int16")
+        except Exception:  # not there yet, or its header not written yet
+            return None
+        return data
 
 
 def read_log(path: Path) -> str:

@@ -1,8 +1,10 @@
 """The speech node in its own process, over Fast DDS on loopback (ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST).
 
 One node process (started like the launch file starts it: config/speak.yaml as --params-file, a
-debug model) serves the whole module; the tests run in order: video -> speech, push-to-talk, bad
-input, lifecycle. The test process is a third DDS participant that publishes and listens.
+debug model, play_audio on a real ALSA output device: a file sink) serves the whole module; the
+tests run in order: video -> speech (and the same samples on the sound device), push-to-talk,
+frames lost upstream, bad input, lifecycle. The test process is a third DDS participant that
+publishes and listens. Every participant uses the shipped Fast DDS profile.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import time
 import cv2
 import numpy as np
 import pytest
-from ros_helpers import PARAMS_FILE, messages_or_skip, read_log, ros_env, start, stop
+from ros_helpers import PARAMS_FILE, AlsaFileSink, messages_or_skip, read_log, ros_env, start, stop
 from test_pipeline import make_clips, make_debug_model
 
 msgs = messages_or_skip()
@@ -31,7 +33,9 @@ from std_srvs.srv import Trigger  # noqa: E402
 from imagintalk.config import load_config  # noqa: E402
 from imagintalk.stream import LipStream  # noqa: E402
 from imagintalk.video.io import iter_frames  # noqa: E402
+from imagintalk_ros.audio_out import to_pcm16  # noqa: E402
 from imagintalk_ros.convert import bgr_to_image  # noqa: E402
+from imagintalk_ros.dds import profile_environment  # noqa: E402
 from imagintalk_ros.speech_msgs import seconds_of, stamp_of  # noqa: E402
 
 DOMAIN = int(os.environ.get("ROS_DOMAIN_ID", "77")) + 4  # apart from other ROS tests' domains
@@ -44,6 +48,7 @@ class Listener:
     """The test's own participant: ~/speech and ~/status of the node, an image publisher, clients."""
 
     def __init__(self) -> None:
+        profile_environment(os.environ)  # before init: this participant publishes the frames
         self.context = rclpy.Context()
         rclpy.init(context=self.context, domain_id=DOMAIN)
         self.node = rclpy.create_node("imagintalk_test", context=self.context)
@@ -110,13 +115,16 @@ def setup(tmp_path_factory):
     model = make_debug_model(root)
     clip = make_clips(root, 1)[0]
     env = ros_env(DOMAIN, root / "ros_log")
+    sink = AlsaFileSink.create(root / "sink")
+    env["ALSA_CONFIG_PATH"] = str(sink.config)  # the node process's sound device
     node_log = root / "node.log"
     started = time.time()  # a status from before is a stray node's of an earlier run, not this one's
     node = start(
         "imagintalk_ros.speak_node",
         ["--ros-args", "--params-file", str(PARAMS_FILE), "-p", f"model_dir:={model}", "-p", "steps:=4",
          "-p", f"image_topic:={TOPIC}", "-p", "qos_reliability:=reliable", "-p", "frame_queue:=200",
-         "-p", "status_period_s:=0.5", "-p", "camera_timeout_s:=0.8", "-p", "qos_depth:=100"],
+         "-p", "status_period_s:=0.5", "-p", "camera_timeout_s:=0.8", "-p", "qos_depth:=100",
+         "-p", "play_audio:=true", "-p", f"audio_device:={sink.name}"],
         env, node_log,
     )  # fmt: skip
     listener = None
@@ -130,7 +138,7 @@ def setup(tmp_path_factory):
             "the node to be active",
         )
         yield {"root": root, "model": model, "clip": clip, "env": env, "node": node, "log": node_log,
-               "ros": listener}  # fmt: skip
+               "ros": listener, "sink": sink}  # fmt: skip
     finally:
         if listener is not None:
             listener.close()
@@ -171,8 +179,18 @@ def test_video_source_frames_become_speech_of_the_utterance_length(setup) -> Non
     status = ros.fresh_status()
     assert status.frames_received == published  # reliable QoS: every frame arrived
     assert status.frames_dropped == 0 and status.utterances_spoken == len(ros.speech)
+    assert status.frames_lost_upstream == 0
     assert status.state == "stopped" and not status.camera_active  # the source has ended
     assert status.last_duration == pytest.approx(ros.speech[-1].duration, abs=1e-6)
+    # play_audio: the sound device got exactly the last utterance's samples (played in real time)
+    expected_pcm = to_pcm16(np.asarray(ros.speech[-1].samples, np.float32))[:, 0]
+    sink = setup["sink"]
+    ros.spin_until(
+        lambda: (played := sink.samples()) is not None and np.array_equal(played, expected_pcm),
+        30,
+        "the speech on the ALSA sink",
+    )
+    assert "play_audio: cannot play" not in read_log(setup["log"])
 
 
 def test_push_to_talk_speaks_the_buffered_seconds(setup) -> None:
@@ -188,6 +206,22 @@ def test_push_to_talk_speaks_the_buffered_seconds(setup) -> None:
 
 def face_frame(clip) -> np.ndarray:
     return next(iter(iter_frames(clip)))[0]
+
+
+def test_frames_missing_between_camera_stamps_are_counted_as_lost_upstream(setup) -> None:
+    ros = setup["ros"]
+    before = ros.fresh_status()
+    frame, start_s = bgr_to_image(face_frame(setup["clip"])), time.time()
+    sent = [i for i in range(40) if i not in (15, 25, 26, 27)]  # a 25 fps camera; 4 frames lost on the way
+    for i in sent:
+        frame.header.stamp = stamp_of(start_s + i / 25)
+        ros.images.publish(frame)
+    ros.spin_until(
+        lambda: ros.status[-1].frames_received >= before.frames_received + len(sent), 30, "the frames"
+    )
+    status = ros.fresh_status()
+    assert status.frames_lost_upstream - before.frames_lost_upstream == 4
+    assert status.frames_dropped == before.frames_dropped  # not the node's own drops
 
 
 def test_bad_input_is_counted_by_kind_logged_once_and_survived(setup) -> None:
