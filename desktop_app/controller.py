@@ -8,6 +8,8 @@ their reports into what the window shows (one display state, a problems line, hi
 from __future__ import annotations
 
 import logging
+import time
+from collections import deque
 from pathlib import Path
 
 from PyQt6.QtCore import QMetaObject, QObject, QSettings, Qt, QThread, pyqtSignal, pyqtSlot
@@ -23,6 +25,11 @@ from .settings import AppSettings, save_settings
 log = logging.getLogger(__name__)
 
 PROBLEM_ORDER = ("source", "model", "voice", "speech", "audio")
+
+# Started controllers not yet shut down. Holding them here means a running controller is never
+# garbage-collected: destroying it would destroy its QThreads while they run, and Qt aborts the
+# process for that ("QThread: Destroyed while thread ... is still running", SIGABRT).
+_RUNNING: set[AppController] = set()
 
 
 def stream_config(model_dir: str) -> Config:
@@ -75,9 +82,15 @@ class AppController(QObject):
         self.playing = 0  # entries sent to the audio job, not yet played or failed
         self.source_ended = False
         self.written: list[Path] = []
+        # latency: the monotonic time each queued utterance was cut by the VAD (in speaking order), and
+        # per history entry the seconds from that cut to "saved" (wav written) and "heard" (playback start)
+        self._cut_at: deque[float] = deque()
+        self._cut_of_entry: dict[int, float] = {}
+        self.latency: dict[int, dict[str, float]] = {}
         self._stream_state, self._speaking, self._preparing = "starting", False, False
         out_dir = Path(record_dir) if record_dir else default_history_dir()
         self.threads: list[QThread] = []
+        self._shut_down = False
 
         cfg = stream_config(self.settings.model_dir)
         self.capture = CaptureJob(cfg, self.source, self.settings.speak_mode)
@@ -119,6 +132,7 @@ class AppController(QObject):
     # ------------------------------------------------------------------ life cycle
 
     def start(self) -> None:
+        _RUNNING.add(self)
         for thread in self.threads:
             thread.start()
         self._audio_device.emit(self.settings.output_device)
@@ -126,7 +140,14 @@ class AppController(QObject):
         self._capture_start.emit()
 
     def shutdown(self) -> None:
-        """Stop the jobs and join their threads (an utterance being spoken is finished first)."""
+        """Stop the jobs and join their threads (an utterance being spoken is finished first).
+
+        Must run before the controller is destroyed: Qt aborts the process (qFatal) when a QThread
+        object dies while its thread runs. Safe to call more than once.
+        """
+        if self._shut_down:
+            return
+        self._shut_down = True
         self.audio.stop()
         if self.threads[0].isRunning():
             QMetaObject.invokeMethod(self.capture, "stop", Qt.ConnectionType.BlockingQueuedConnection)
@@ -134,6 +155,7 @@ class AppController(QObject):
             thread.quit()
         for thread in self.threads:
             thread.wait()
+        _RUNNING.discard(self)
 
     def voice_setup(self) -> VoiceSetup:
         s = self.settings
@@ -196,10 +218,17 @@ class AppController(QObject):
     def _on_utterance(self, utterance) -> None:
         trigger = "push_to_talk" if utterance.reason == "push_to_talk" else "automatic"
         self.pending += 1
+        self._cut_at.append(time.monotonic())
         self._speech_speak.emit(utterance, trigger)
 
     def _on_spoken(self, entry: HistoryEntry) -> None:
         self.pending -= 1
+        # (an exception in a slot aborts a PyQt app: never popleft an empty deque)
+        cut = self._cut_at.popleft() if self._cut_at else time.monotonic()
+        self._cut_of_entry[entry.entry_id] = cut
+        self.latency[entry.entry_id] = {"saved": time.monotonic() - cut}
+        log.info("%s: %.2f s of speech, saved %.2f s after the utterance was cut",
+                 entry.wav_path.name, entry.duration_s, self.latency[entry.entry_id]["saved"])  # fmt: skip
         self.written.append(entry.wav_path)
         self.history.add(entry)
         self.entry_added.emit(entry)
@@ -213,6 +242,8 @@ class AppController(QObject):
 
     def _on_speech_failed(self, text: str) -> None:
         self.pending -= 1
+        if self._cut_at:
+            self._cut_at.popleft()
         self._set_problem("speech", text)
         self._check_done()
 
@@ -233,7 +264,11 @@ class AppController(QObject):
     def _on_source_error(self, text: str) -> None:
         self._set_problem("source", text)
 
-    def _on_audio_started(self, _entry_id: int) -> None:
+    def _on_audio_started(self, entry_id: int) -> None:
+        cut = self._cut_of_entry.pop(entry_id, None)  # first playback only, not replays
+        if cut is not None:
+            heard = self.latency[entry_id]["heard"] = time.monotonic() - cut
+            log.info("entry %d: heard %.2f s after the utterance was cut", entry_id, heard)
         self._set_speaking(True)
 
     def _on_audio_finished(self, entry_id: int) -> None:
@@ -242,7 +277,8 @@ class AppController(QObject):
         self.played.emit(entry_id)
         self._check_done()
 
-    def _on_audio_failed(self, _entry_id: int, text: str) -> None:
+    def _on_audio_failed(self, entry_id: int, text: str) -> None:
+        self._cut_of_entry.pop(entry_id, None)
         self.playing -= 1
         self._set_speaking(False)
         self._set_problem("audio", text)

@@ -91,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     controller.entry_added.connect(lambda _e: QTimer.singleShot(200, screenshot))
     if args.exit_at_end:  # nobody watches the window: say its problems on stderr too
         controller.problems_changed.connect(lambda text: text and print(f"warning: {text}", file=sys.stderr))
+    app.aboutToQuit.connect(controller.shutdown)  # however the app ends, the worker threads are joined
     controller.all_done.connect(lambda code: QTimer.singleShot(0, lambda: finish(code)))
     signal.signal(signal.SIGINT, lambda *_: window.close())  # Ctrl+C in the terminal closes cleanly
     controller.start()

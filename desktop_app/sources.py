@@ -15,6 +15,11 @@ class SourceError(Exception):
     """The source cannot give frames (no camera, unplugged, unreadable file): plain words."""
 
 
+class SourceGone(SourceError):
+    """The source is not there now but may come back (a camera unplugged, a video on a drive that was
+    removed): the capture job tries it again every few seconds."""
+
+
 class CameraSource:
     """OpenCV camera ``index``; ``read()`` blocks until the next frame (the camera paces)."""
 
@@ -25,7 +30,7 @@ class CameraSource:
         self._cap = cv2.VideoCapture(index)
         if not self._cap.isOpened():
             self._cap.release()
-            raise SourceError(
+            raise SourceGone(
                 f"No camera was found at index {index}. Connect a camera or choose another one in Settings."
             )
         self._t0 = time.monotonic()
@@ -35,7 +40,7 @@ class CameraSource:
         """(frame BGR uint8 [H, W, 3], seconds since opening); raises SourceError when it stops."""
         ok, frame = self._cap.read()
         if not ok or frame is None:
-            raise SourceError(f"The {self.name} stopped sending pictures (unplugged?). Trying again...")
+            raise SourceGone(f"The {self.name} stopped sending pictures (unplugged?). Trying again...")
         now = max(time.monotonic() - self._t0, self._last + 1e-3)  # strictly increasing for the tracker
         self._last = now
         return frame, now
@@ -48,12 +53,18 @@ class CameraSource:
 
 
 class FileSource:
-    """A video file played as a camera at its own frame rate; ``read()`` -> None at the end."""
+    """A video file played as a camera at its own frame rate; ``read()`` -> None at the end.
+
+    A file that is missing, or goes away while it plays (a removed drive), is treated like an
+    unplugged camera (SourceGone); an unreadable file is a plain SourceError.
+    """
 
     def __init__(self, path: str | Path) -> None:
         from imagintalk.video.io import iter_frames
 
-        self.name = Path(path).name
+        self.path, self.name = Path(path), Path(path).name
+        if not self.path.is_file():
+            raise SourceGone(f"The video {self.name} is not there (a removed drive?). Trying again...")
         self._frames: Iterator[tuple[np.ndarray, float]] = iter_frames(path, color="bgr")
         try:
             self._next = next(self._frames)
@@ -68,9 +79,12 @@ class FileSource:
         return max(0.0, self._t0 + self._next[1] - time.monotonic())
 
     def read(self) -> tuple[np.ndarray, float] | None:
+        """(frame BGR uint8 [H, W, 3], file time in s), None at the end; SourceGone when it went away."""
         item = self._next
         if item is None:
             return None
+        if not self.path.exists():  # one stat per frame: the open decoder would read on from the cache
+            raise SourceGone(f"The video {self.name} went away (a removed drive?). Trying again...")
         try:
             self._next = next(self._frames, None)
         except InputError:  # damaged tail: end the file here

@@ -32,7 +32,20 @@ PY
   fi
 fi
 
-rm -rf "$WORK/record" "$WORK/settings.ini"
+# A real output device for the app even on a machine without a sound card: an ALSA file sink
+# (what is played lands in $WORK/played.wav), so that the window shows normal use.
+cat > "$WORK/asound.conf" <<EOF
+pcm.!default {
+  type file
+  slave.pcm { type null }
+  file "$PWD/$WORK/played.wav"
+  format "wav"
+  hint { show on description "ImaginTalk screenshot sink" }
+}
+EOF
+export ALSA_CONFIG_PATH="$PWD/$WORK/asound.conf"
+
+rm -rf "$WORK/record" "$WORK/settings.ini" "$WORK/played.wav"
 xvfb-run -a -s "-screen 0 1280x1024x24 -nolisten tcp" .venv/bin/imagintalk-app \
   --source "$clip" --record-dir "$WORK/record" --exit-at-end --model "$MODEL" --steps 8 \
   --settings "$WORK/settings.ini" --screenshot "$OUT"

@@ -16,12 +16,12 @@ from PyQt6.QtCore import QObject, QTimer, pyqtSignal, pyqtSlot
 from imagintalk.config import Config
 from imagintalk.errors import ImaginTalkError
 
-from ..sources import CameraSource, FileSource, SourceError, open_source
+from ..sources import CameraSource, FileSource, SourceError, SourceGone, open_source
 
 log = logging.getLogger(__name__)
 
 PREVIEW_WIDTH = 480  # preview frames are scaled to this width before they cross to the GUI thread
-RETRY_S = 2.0  # a missing or unplugged camera is tried again this often
+RETRY_S = 2.0  # a missing or unplugged camera (or a video that went away) is tried again this often
 
 
 def mouth_box(landmarks: np.ndarray, margin: float = 0.25) -> np.ndarray:
@@ -33,11 +33,11 @@ def mouth_box(landmarks: np.ndarray, margin: float = 0.25) -> np.ndarray:
 
 
 def warmed_up_detector(cfg: Config):
-    """The face detector, built and run once on *this* (the main) thread.
+    """The face detector, built and run once on *this* (the main) thread; the capture thread reuses it.
 
-    dlib's pybind11 module initialises its numpy bindings on the first call; done first on a
-    QThread that init tears down the thread's Python state and crashes the process (seen with
-    dlib-bin 20 and PyQt6 6.11). One call here, and the capture thread only reuses it.
+    Loading the models here keeps the capture thread's first frame fast and puts load errors at
+    construction. (A crash once blamed on dlib's first use on a QThread was most likely the
+    controller-lifetime abort, see AppController.shutdown: first use on a QThread works alone.)
     """
     from imagintalk.builders import build_detector
     from imagintalk.video.detectors import detect_faces
@@ -75,6 +75,7 @@ class CaptureJob(QObject):
         self._talk_from: float | None = None  # stream time the Speak button went down
         self._last_time = 0.0
         self._running = False
+        self._lost = False  # the source went away (or is not there yet): retried every RETRY_S
 
     # ------------------------------------------------------------------ control slots
 
@@ -101,7 +102,7 @@ class CaptureJob(QObject):
     def set_source(self, source: str | int) -> None:
         """Switch to another camera index or file (e.g. after the settings changed)."""
         self._close()
-        self.source_spec = source
+        self.source_spec, self._lost = source, False
         if self._stream is not None:
             self._stream.reset()
         if self._running:
@@ -135,9 +136,16 @@ class CaptureJob(QObject):
             self._source = open_source(self.source_spec)
         except (SourceError, ImaginTalkError) as exc:
             self._set_error(str(exc))
-            if not isinstance(self.source_spec, str) or str(self.source_spec).isdigit():
-                self._timer.start(int(RETRY_S * 1000))  # cameras come back; a bad file does not
+            # cameras come back, and so may a video that went away (even if half copied back at first);
+            # a bad file does not
+            self._lost = self._lost or isinstance(exc, SourceGone)
+            if self._lost:
+                self._timer.start(int(RETRY_S * 1000))
             return
+        if self._lost and self._stream is not None:  # back after a loss: a new stream with a new clock
+            self._stream.reset()
+            self._state = ""
+        self._lost = False
         self._set_error("")
         self._timer.start(int(1000 * self._source.delay_s()))
 
@@ -156,6 +164,7 @@ class CaptureJob(QObject):
             item = self._source.read()
         except SourceError as exc:
             self._close()
+            self._lost = True
             self._set_error(str(exc))
             self._timer.start(int(RETRY_S * 1000))
             return

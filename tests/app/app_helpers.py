@@ -22,6 +22,11 @@ pcm.{SINK_NAME} {{
 }}
 pcm.!default {SINK_NAME}
 """
+# Every window a test opened, held strongly until the conftest's teardown closes it. pytest-qt
+# keeps only weak references: the window <-> controller cycle could then be collected by the
+# garbage collector before its teardown, with the worker threads still running, and Qt aborts
+# the process ("QThread: Destroyed while thread ... is still running", SIGABRT).
+OPEN_WINDOWS: list = []
 SPEAK_TIMEOUT_MS = 60_000  # a 2 s clip plays in 2 s and speaks in ~2 s; generous for a loaded machine
 
 
@@ -51,6 +56,7 @@ def make_window(qtbot, tmp_path: Path, source, record_dir: Path | None = None, e
     controller = AppController(base, store, source, record_dir or tmp_path / "spoken", exit_at_end)
     window = MainWindow(controller)
     qtbot.addWidget(window)
+    OPEN_WINDOWS.append(window)
     window.resize(1000, 700)
     window.show()
     window.activateWindow()  # keyboard shortcuts act in the active window

@@ -20,7 +20,7 @@ import pytest
 TESTS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TESTS))  # make_debug_model / make_clips live in tests/test_pipeline.py
 
-from app_helpers import ALSA_CONF, SINK_DIR, SINK_WAV  # noqa: E402 (after the path insert)
+from app_helpers import ALSA_CONF, OPEN_WINDOWS, SINK_DIR, SINK_WAV  # noqa: E402 (after the path insert)
 
 
 def _start_xvfb() -> None:
@@ -80,3 +80,11 @@ def sink() -> Path:
     """The test sink's file, removed before the test (each playback rewrites it)."""
     SINK_WAV.unlink(missing_ok=True)
     return SINK_WAV
+
+
+@pytest.fixture(autouse=True)
+def close_windows():
+    """After each test: close its windows (joining the app's threads) while they are still referenced."""
+    yield
+    while OPEN_WINDOWS:
+        OPEN_WINDOWS.pop().close()

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import gc
+import os
+import shutil
+import weakref
 from dataclasses import replace
 
-from app_helpers import SPEAK_TIMEOUT_MS, make_window
+from app_helpers import OPEN_WINDOWS, SPEAK_TIMEOUT_MS, make_window
 from PyQt6.QtCore import Qt
 
 MISSING_CAMERA = 47  # no /dev/video47 on a test machine
@@ -20,6 +24,34 @@ def test_no_camera_is_said_in_words_then_another_source_recovers(qtbot, tmp_path
         lambda: window.preview.frames_shown > 5 and not window.problems_label.isVisible(), timeout=15_000
     )
     assert window.current_state in ("no_face", "ready", "listening", "preparing", "speaking")
+
+
+def _arrive(source, clip) -> None:
+    """``source`` appears at ``clip`` at once (copied beside it, then renamed), as a mounted drive would."""
+    shutil.copy(source, clip.with_suffix(".part"))
+    os.replace(clip.with_suffix(".part"), clip)
+
+
+def test_a_video_that_goes_away_is_said_and_plays_again_when_it_comes_back(qtbot, tmp_path, assets) -> None:
+    """Like a camera plugged in late, unplugged and plugged back in: nobody touches the app, the 2 s
+    retry recovers each time."""
+    clip = tmp_path / "drive" / "clip.mp4"
+    clip.parent.mkdir()
+    window, controller = make_window(qtbot, tmp_path, str(clip), model_dir=str(assets["model"]))
+    qtbot.waitUntil(lambda: "is not there" in window.problems_label.text(), timeout=15_000)
+    assert window.current_state == "no_source"
+    _arrive(assets["clips"][0], clip)
+    qtbot.waitUntil(lambda: window.preview.frames_shown >= 1, timeout=90_000)
+    clip.unlink()  # the drive is pulled out while the video plays
+    qtbot.waitUntil(lambda: "went away" in window.problems_label.text(), timeout=10_000)
+    assert window.problems_label.isVisible() and "Trying again" in window.problems_label.text()
+    assert window.current_state == "no_source" and "No picture" in window.state_label.text()
+    shown = window.preview.frames_shown
+
+    with qtbot.waitSignal(controller.entry_added, timeout=SPEAK_TIMEOUT_MS):
+        _arrive(assets["clips"][0], clip)  # it comes back: played from the start and spoken
+    assert window.preview.frames_shown > shown + 10 and not window.problems_label.isVisible()
+    assert controller.history.rowCount() >= 1
 
 
 def test_missing_model_is_said_then_choosing_one_recovers(qtbot, tmp_path, assets) -> None:
@@ -64,3 +96,25 @@ def test_unknown_output_device_is_said_and_the_speech_still_saved(qtbot, tmp_pat
     )
     assert "The speech was saved" in window.problems_label.text()
     assert added.args[0].wav_path.is_file()
+
+
+def _start_then_drop(qtbot, tmp_path, source: str, model: str):
+    """A running window whose last strong references go away (pytest-qt keeps weak ones) -> weakref."""
+    window, controller = make_window(qtbot, tmp_path, source, model_dir=model)
+    qtbot.waitUntil(lambda: window.preview.frames_shown >= 1, timeout=90_000)
+    OPEN_WINDOWS.remove(window)
+    return weakref.ref(controller)
+
+
+def test_a_running_app_dropped_without_closing_is_kept_alive_not_aborted(
+    qtbot, tmp_path, assets, faceless_clip
+) -> None:
+    """Qt aborts the process when a QThread object dies while its thread runs: a started controller
+    stays alive until shutdown(), even when nothing refers to it any more (a forced collection here)."""
+    alive = _start_then_drop(qtbot, tmp_path, str(faceless_clip), str(assets["model"]))
+    gc.collect()
+    qtbot.wait(100)
+    controller = alive()
+    assert controller is not None and all(thread.isRunning() for thread in controller.threads)
+    controller.shutdown()
+    assert not any(thread.isRunning() for thread in controller.threads)

@@ -97,12 +97,12 @@ def test_reference_voice_from_a_recording_is_applied_and_a_bad_one_said(
         qtbot, tmp_path, str(faceless_clip), model_dir=str(assets["model"]), voice_mode="reference",
         reference_wav=recording, expressiveness=0.5,
     )  # fmt: skip
-    qtbot.waitUntil(lambda: controller.speech.pipeline is not None, timeout=20_000)
-    qtbot.waitUntil(lambda: controller.speech.pipeline.reference_voice is not None, timeout=20_000)
+    qtbot.waitUntil(lambda: controller.speech.pipeline is not None, timeout=90_000)
+    qtbot.waitUntil(lambda: controller.speech.pipeline.reference_voice is not None, timeout=90_000)
     assert controller.speech.pipeline.expressiveness == 0.5
     assert not controller.problems.get("voice")
 
     (tmp_path / "not_audio.wav").write_text("this is no recording")
     controller.apply_settings(replace(controller.settings, reference_wav=str(tmp_path / "not_audio.wav")))
-    qtbot.waitUntil(lambda: "could not be used" in window.problems_label.text(), timeout=20_000)
+    qtbot.waitUntil(lambda: "could not be used" in window.problems_label.text(), timeout=90_000)
     assert "voice from your face" in window.problems_label.text()
