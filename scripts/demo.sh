@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# The main job: make a small SynthTalk test split and score its ground truth and the
-# codec round trip with the evaluation harness. Output under ${1:-out/demo}.
+# The main job: the shipped default model (models/imagintalk) gives a voice to the two silent
+# sample clips in examples/. Output under ${1:-out/demo}: <clip>.wav (16 kHz speech) and
+# <clip>.mp4 (the video with that speech as its sound track), plus <clip>.json (timings).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-out/demo}
-.venv/bin/imagintalk synth --out "$OUT/synthtalk" --clips 4 --seed 7 --split test
-.venv/bin/imagintalk preprocess "$OUT/synthtalk"
-.venv/bin/imagintalk eval "$OUT/synthtalk" --out "$OUT/eval"
+mkdir -p "$OUT"
+for clip in synthtalk_test photo_mouthing; do
+    echo "== examples/$clip.mp4"
+    .venv/bin/imagintalk speak "examples/$clip.mp4" -o "$OUT/$clip.wav" --mux "$OUT/$clip.mp4" \
+        --json "$OUT/$clip.json"
+done
 echo
-echo "demo: clips in $OUT/synthtalk, metric table in $OUT/eval/results.md"
+echo "demo: speech in $OUT/synthtalk_test.wav and $OUT/photo_mouthing.wav (videos with it: $OUT/*.mp4)"

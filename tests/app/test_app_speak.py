@@ -50,13 +50,13 @@ def test_replay_repeat_last_and_export(qtbot, tmp_path, assets, sink) -> None:
     entry = controller.history.latest()
 
     sink.unlink()
-    with qtbot.waitSignal(controller.played, timeout=10_000) as played:
+    with qtbot.waitSignal(controller.played, timeout=60_000) as played:
         qtbot.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)  # repeat last
     assert played.args == [entry.entry_id] and np.array_equal(read_sink(), as_played(entry.wav))
 
     sink.unlink()
     window.history_view.setCurrentIndex(controller.history.index(0))
-    with qtbot.waitSignal(controller.played, timeout=10_000):
+    with qtbot.waitSignal(controller.played, timeout=60_000):
         qtbot.mouseClick(window.replay_button, Qt.MouseButton.LeftButton)
     assert np.array_equal(read_sink(), as_played(entry.wav))
 
