@@ -114,11 +114,22 @@ stage3() { train_stage "$MODEL" 3 stage3 --amp "$DIT_AMP"; }
 stage3_single() {
     mkdir -p "$ABLATION"
     cp -u "$MODEL"/{lip,mlm,style}.safetensors "$ABLATION"/
+    # the same model config but for the DiT's switch (stage 3 refuses a model dir of other settings)
+    .venv/bin/python -c 'import json, sys
+config = json.load(open(sys.argv[1]))
+config["dit"]["dual_adaln"] = False
+json.dump(config, open(sys.argv[2], "w"), indent=2)' "$MODEL/config.json" "$ABLATION/config.json"
     train_stage "$ABLATION" 3 stage3_single_adaln --amp "$DIT_AMP" --set dit.dual_adaln=false
 }
 if ((ABLATIONS)); then run_pair stage3 stage3_single; else stage3; fi
 
-# 4. speak the first SPEAK_CLIPS test clips: $OUT/speak/<system>/<id>.wav (one process per system)
+# 4. the semantic branch on the test split: raw vs MLM-refined unit accuracy over tau
+log "prepare test + semantic report"
+"$IT" prepare "$DATA/test" --workers "$WORKERS" --no-progress --preset "$PRESET" "${SETS[@]}"
+.venv/bin/python -m imagintalk.eval.semantic "$DATA/test" --model "$MODEL" --tau 0.9 0.8 0.7 0.6 \
+    --json "$OUT/semantic_test.json" | tee "$OUT/semantic_test.md"
+
+# 5. speak the first SPEAK_CLIPS test clips: $OUT/speak/<system>/<id>.wav (one process per system)
 mapfile -t videos < <(.venv/bin/python -c '
 import json, sys
 for line in list(open(sys.argv[1]))[: int(sys.argv[2])]:
@@ -145,7 +156,7 @@ else
     speak_full
 fi
 
-# 5. score them against the ground truth and the codec round trip
+# 6. score them against the ground truth and the codec round trip
 log "eval"
 "$IT" eval "$DATA/test" "${systems[@]}" --limit "$SPEAK_CLIPS" --out "$OUT/eval" --preset "$PRESET" \
     "${SETS[@]}"
