@@ -15,18 +15,9 @@ APT_PACKAGES=(
   xvfb xauth                           # virtual screen for the desktop app and its tests
 )
 
-missing=()
-for pkg in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "setup: installing system packages: ${missing[*]}"
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
-fi
+# shellcheck source=lib/apt.sh
+source scripts/lib/apt.sh
+apt_install_missing setup "${APT_PACKAGES[@]}"
 
 PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then

@@ -15,18 +15,9 @@ APT_PACKAGES=(
   pulseaudio pulseaudio-utils          # optional real output device: module-null-sink
 )
 
-missing=()
-for pkg in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "setup_app: installing system packages: ${missing[*]}"
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
-fi
+# shellcheck source=lib/apt.sh
+source scripts/lib/apt.sh
+apt_install_missing setup_app "${APT_PACKAGES[@]}"
 
 # PyQt6, sounddevice and pytest-qt come with the package's dev extras; check they import
 .venv/bin/python -c "import PyQt6.QtWidgets, sounddevice, pytestqt" \

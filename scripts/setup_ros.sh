@@ -3,7 +3,7 @@
 # from PyPI into .venv, then the package's messages (msg/) built by colcon into build/ros/.
 # Idempotent and quick when nothing changed. Run by scripts/setup.sh after the venv exists.
 #
-#   bash scripts/setup_ros.sh            # then: source scripts/ros_env.sh (or see docs/ros.md)
+#   bash scripts/setup_ros.sh            # the node finds the messages itself (imagintalk_ros.messages)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=$PWD/.venv
@@ -11,18 +11,9 @@ OUT=$PWD/build/ros
 [ -x "$VENV/bin/python" ] || { echo "setup_ros: no .venv; run scripts/setup.sh first" >&2; exit 1; }
 
 # ---- system packages: a C/C++ tool chain and cmake for the message libraries
-missing=()
-for pkg in cmake g++ make; do
-  command -v "$pkg" >/dev/null || missing+=("$pkg")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "setup_ros: installing system packages: cmake build-essential"
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq --no-install-recommends cmake build-essential </dev/null
-fi
+# shellcheck source=lib/apt.sh
+source scripts/lib/apt.sh
+apt_install_missing setup_ros cmake build-essential
 
 # ---- Python: the ROS 2 runtime (the package's `ros` extra), message generators and colcon
 WHEELS=(
