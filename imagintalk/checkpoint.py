@@ -203,15 +203,26 @@ def _load_module(path: Path, module: nn.Module, strict: bool) -> None:
     module.load_state_dict(weights, strict=strict)
 
 
-def load_module_weights(path: str | Path, module: nn.Module, strict: bool = True) -> nn.Module:
-    """Load one ``.safetensors`` file into ``module``; pickles, corrupt files, misfits -> CheckpointError."""
-    path = Path(path)
+def _check_weights_file(path: Path) -> None:
     if not path.is_file():
         raise CheckpointError(f"weights file not found: {path}")
     if path.suffix != ".safetensors" or _is_pickle(path):
         raise CheckpointError(f"refusing to load {path}: only .safetensors weights are loaded, never pickles")
+
+
+def load_module_weights(path: str | Path, module: nn.Module, strict: bool = True) -> nn.Module:
+    """Load one ``.safetensors`` file into ``module``; pickles, corrupt files, misfits -> CheckpointError."""
+    path = Path(path)
+    _check_weights_file(path)
     _load_module(path, module, strict)
     return module
+
+
+def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
+    """The tensors of one ``.safetensors`` file; pickles and corrupt files -> CheckpointError."""
+    path = Path(path)
+    _check_weights_file(path)
+    return _read_safetensors(path)
 
 
 def load_checkpoint(

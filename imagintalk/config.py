@@ -20,6 +20,7 @@ from typing import Any
 
 from .codec.config import CodecConfig
 from .data.config import DataConfig
+from .diffusion.config import SamplingConfig
 from .errors import InputError
 from .eval.config import EvalConfig
 from .models.config import DiTConfig, dit_preset
@@ -46,14 +47,19 @@ class Config:
     style: FaceStyleConfig = field(default_factory=lambda: face_style_preset("synth"))
     dit: DiTConfig = field(default_factory=lambda: dit_preset("synth"))
     train: TrainConfig = field(default_factory=lambda: train_preset("synth"))
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     def check(self) -> Config:
         """Raise InputError where two sections disagree on a shared size."""
+        if self.dit.num_codebooks > self.codec.num_codebooks:
+            raise InputError(
+                f"config mismatch: dit.num_codebooks = {self.dit.num_codebooks} but the codec has only "
+                f"codec.num_codebooks = {self.codec.num_codebooks} levels"
+            )
         pairs = [
-            ("dit.num_codebooks", self.dit.num_codebooks, "codec.num_codebooks", self.codec.num_codebooks),
             ("dit.cardinality", self.dit.cardinality, "codec.cardinality", self.codec.cardinality),
             ("lip.unit_dim", self.lip.unit_dim, "units.embedding_dim", self.units.embedding_dim),
             ("dit.lip_dim", self.dit.lip_dim, "units.embedding_dim", self.units.embedding_dim),
@@ -64,6 +70,7 @@ class Config:
         for name_a, a, name_b, b in pairs:
             if a != b:
                 raise InputError(f"config mismatch: {name_a} = {a} but {name_b} = {b}")
+        self.sampling.validate()
         if self.codec.frame_rate % 25 != 0:
             raise InputError(
                 f"codec.frame_rate must be a whole multiple of 25 Hz, got {self.codec.frame_rate}"
@@ -79,7 +86,7 @@ def _model_presets(cfg: Config, name: str) -> Config:
     cfg.dit = dit_preset(name)
     cfg.train = train_preset(name)
     cfg.data.face_crop_size = cfg.style.face_encoder_size  # prepared crops feed the face encoder
-    cfg.dit.num_codebooks = cfg.codec.num_codebooks
+    cfg.dit.num_codebooks = min(cfg.dit.num_codebooks, cfg.codec.num_codebooks)  # a coarse prefix
     cfg.dit.cardinality = cfg.codec.cardinality
     cfg.units.embedding_dim = cfg.lip.unit_dim
     cfg.dit.lip_dim = cfg.lip.unit_dim

@@ -13,6 +13,7 @@ from imagintalk.builders import build_codec, resolve_codec_name
 from imagintalk.codec.checkpoint import load_tensors
 from imagintalk.codec.config import CodecConfig
 from imagintalk.codec.train import train_world_rvq
+from imagintalk.codec.world_features import analyze
 from imagintalk.codec.world_rvq import WEIGHTS_FILE, WorldRVQCodec
 from imagintalk.config import load_config
 from imagintalk.errors import CheckpointError
@@ -64,6 +65,10 @@ def test_hf_codec_shapes(name: str) -> None:
     _check_codes(codec, codes, 2, wav.shape[-1])
     out = codec.decode(codes)
     assert out.shape == (2, 1, codes.shape[-1] * codec.hop_length) and out.dtype == torch.float32
+    coarse = codec.decode(codes[:, :2])  # a prefix of the levels decodes too
+    assert coarse.shape == out.shape and torch.isfinite(coarse).all()
+    with pytest.raises(ValueError):
+        codec.decode(codes[:, :0])
 
 
 @pytest.mark.parametrize("name", ["dac", "encodec"])
@@ -100,6 +105,26 @@ def test_world_rvq_round_trip(debug_codec: WorldRVQCodec) -> None:
     # the harmonic sound comes back as sound of similar loudness, not silence or blow-up
     rms_in, rms_out = wav.pow(2).mean().sqrt(), out.pow(2).mean().sqrt()
     assert 0.2 < float(rms_out / rms_in) < 5.0
+
+
+def test_world_rvq_decodes_a_coarse_prefix(debug_codec: WorldRVQCodec) -> None:
+    wav = torch.from_numpy(_tone_speech(0.73, debug_codec.sample_rate, 140.0, 0))[None, None]
+    codes = debug_codec.encode(wav)  # [1, K, T]
+    target = debug_codec.to_space(analyze(wav[0, 0].double().numpy(), debug_codec.spec))  # [T, D]
+    errors = []
+    for levels in range(1, debug_codec.num_codebooks + 1):
+        prefix = codes[0, :levels]  # [K', T]
+        expected = debug_codec.rvq.codebooks[torch.arange(levels)[:, None], prefix].sum(0)  # [T, D]
+        z = debug_codec.to_space(debug_codec.decode_features(prefix))
+        assert torch.allclose(z, expected, atol=1e-4)
+        errors.append(float((z - target).pow(2).mean()))
+        out = debug_codec.decode(codes[:, :levels])
+        assert out.shape == (1, 1, codes.shape[-1] * debug_codec.hop_length)
+    assert errors[-1] < errors[0]  # each finer level refines the coarse ones
+    assert torch.equal(debug_codec.decode(codes), debug_codec.decode(codes[:, : debug_codec.num_codebooks]))
+    for bad in (codes[:, :0], torch.cat([codes, codes[:, :1]], 1)):
+        with pytest.raises(ValueError):
+            debug_codec.decode(bad)
 
 
 def test_batch_items_are_coded_independently(debug_codec: WorldRVQCodec) -> None:

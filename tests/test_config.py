@@ -11,6 +11,17 @@ def test_presets_differ_where_they_should():
     assert synth.codec.frame_rate % 25 == 0
 
 
+def test_the_dit_generates_a_prefix_of_the_codec_levels():
+    synth = preset("synth")
+    assert (synth.dit.num_codebooks, synth.codec.num_codebooks) == (4, 12)
+    assert preset("paper").dit.num_codebooks == preset("paper").codec.num_codebooks
+    synth.check()
+    with pytest.raises(InputError, match="dit.num_codebooks"):
+        apply_overrides(preset("synth"), ["dit.num_codebooks=13"]).check()
+    with pytest.raises(InputError, match="temperature"):
+        apply_overrides(preset("synth"), ["sampling.temperature=0"]).check()
+
+
 def test_yaml_then_dotted_overrides(tmp_path):
     path = tmp_path / "cfg.yaml"
     path.write_text("codec:\n  num_codebooks: 6\nvideo:\n  detector: opencv_haar\n")

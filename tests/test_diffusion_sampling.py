@@ -106,3 +106,31 @@ def test_bad_sampler_arguments_are_input_errors():
         sample("euler", TableScore(), (1, 1, 2), N, steps=0)
     with pytest.raises(InputError, match="x_init has shape"):
         sample("euler", TableScore(), (1, 1, 2), N, x_init=torch.zeros(1, 1, 3, dtype=torch.long))
+
+
+def test_temper_sharpens_and_keeps_the_total_score():
+    from imagintalk.diffusion.sampling import temper
+
+    logits = torch.log(P0).expand(2, 1, 3, N)  # [B, K, T, N]
+    log_score = AbsorbingGraph(N).log_score_from_logits(logits, torch.tensor([0.5, 2.0]))
+    assert torch.equal(temper(log_score, 1.0), log_score)
+    for temperature in (0.5, 2.0):
+        tempered = temper(log_score, temperature)
+        # same total rate out of the mask state, reshaped: p ∝ P0 ** (1 / temperature)
+        assert torch.allclose(tempered.logsumexp(-1), log_score.logsumexp(-1), atol=1e-5)
+        expected = torch.softmax(torch.log(P0) / temperature, -1)
+        assert torch.allclose(torch.softmax(tempered, -1), expected.expand_as(tempered), atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["euler", "analytic"])
+def test_a_low_temperature_draws_the_likeliest_entry(name):
+    def draw(temperature):
+        gen = torch.Generator().manual_seed(0)
+        return sample(name, TableScore(), (1, 1, 4000), N, steps=8, generator=gen, temperature=temperature)
+
+    cold, warm = draw(0.05).tokens, draw(1.0).tokens
+    assert (cold == N - 1).float().mean() > 0.99  # P0's largest entry
+    assert (warm == N - 1).float().mean() < 0.5
+    assert torch.equal(draw(0.5).tokens, draw(0.5).tokens)  # deterministic for a seed
+    with pytest.raises(InputError, match="temperature"):
+        draw(0.0)

@@ -25,9 +25,9 @@ from imagintalk.video.io import iter_frames, write_video
 SPF = 640  # samples per 25 fps frame at 16 kHz
 
 
-def make_debug_model(root: Path) -> Path:
+def make_debug_model(root: Path, overrides: list[str] | None = None) -> Path:
     """A debug-preset model dir (untrained networks) whose config names a freshly trained debug codec."""
-    cfg = load_config("debug")
+    cfg = load_config("debug", overrides=overrides)
     cfg.codec.train_cache = str(root / "codec_corpus")
     codec_dir = root / "codec"
     train_world_rvq(cfg.codec, seed=0, progress=False).save(codec_dir)
@@ -80,6 +80,68 @@ def test_speak_file_duration_equals_the_video(env) -> None:
     assert len(result.windows) == 1 and result.windows[0].status == "spoken"
     assert set(result.timings) == {*STAGES, "total"}
     assert result.wav.std() > 0
+
+
+def test_a_dit_may_generate_only_the_coarse_codec_levels(tmp_path) -> None:
+    model_dir = make_debug_model(tmp_path, ["dit.num_codebooks=2"])  # the debug codec has 4
+    pipe = Pipeline.from_dir(model_dir, steps=4)
+    assert (pipe.codec.num_codebooks, pipe.cfg.dit.num_codebooks) == (4, 2)
+    clip = make_clips(tmp_path, 1)[0]
+    result = pipe.speak_file(clip)
+    frames = process_video(clip).num_frames
+    check_length(result, frames)
+    assert result.tokens.shape == (2, 2 * frames) and result.wav.std() > 0
+
+
+def test_sampling_temperature_comes_from_the_model_and_can_be_set(env) -> None:
+    pipe = env["pipe"]
+    assert pipe.temperature == pipe.cfg.sampling.temperature == 1.0
+    import copy
+
+    import torch
+
+    bundle = copy.deepcopy(pipe.bundle)  # zero-initialised heads give uniform draws: give them a shape
+    heads = bundle.dit.final_layer.heads.weight
+    torch.nn.init.normal_(heads, std=0.5, generator=torch.Generator().manual_seed(0))
+    track = process_video(env["clips"][0])
+    cold = Pipeline(bundle, pipe.codec, steps=8, temperature=0.3)
+    first, again = cold.speak_track(track), cold.speak_track(track)
+    assert np.array_equal(first.tokens, again.tokens)  # still deterministic for a seed
+    assert not np.array_equal(first.tokens, Pipeline(bundle, pipe.codec, steps=8).speak_track(track).tokens)
+    with pytest.raises(InputError, match="temperature"):
+        Pipeline(pipe.bundle, pipe.codec, temperature=0.0)
+
+
+def test_temperature_tuning_writes_the_winner(env, tmp_path, capsys) -> None:
+    import json
+    import shutil
+
+    from imagintalk.eval import temperature
+
+    model_dir = tmp_path / "model"
+    shutil.copytree(env["model"], model_dir)
+    data = env["root"] / "synth"
+    argv = [str(data), "--model", str(model_dir), "--temperatures", "1", "0.4", "--limit", "2"]
+    assert temperature.main([*argv, "--steps", "4", "--out", str(tmp_path / "t"), "--write"]) == 0
+    printed = capsys.readouterr().out
+    assert "T=1" in printed and "T=0.4" in printed and "best temperature" in printed
+    chosen = json.loads((model_dir / "config.json").read_text())["sampling"]["temperature"]
+    assert chosen in (1.0, 0.4) and f"{chosen:g}" in printed.split("best temperature")[1]
+    assert Pipeline.from_dir(model_dir).temperature == chosen
+    assert len(list((tmp_path / "t" / "T=0.4").glob("*.wav"))) == 2
+    assert temperature.main([str(data), "--model", str(model_dir), "--temperatures", "0"]) == 1
+
+
+def test_temperature_pick_prefers_low_wer_then_speaker_similarity() -> None:
+    from imagintalk.eval.temperature import pick
+
+    def stats(wer, spk):
+        return {"metrics": {"wer_grammar": {"mean": wer}, "spk_sim": {"mean": spk}}}
+
+    names = {"T=1": 1.0, "T=0.5": 0.5, "T=0.3": 0.3}
+    assert pick({"T=1": stats(0.8, 0.7), "T=0.5": stats(0.5, 0.7), "T=0.3": stats(0.6, 0.9)}, names) == 0.5
+    assert pick({"T=1": stats(0.5, 0.7), "T=0.5": stats(0.5, 0.8), "T=0.3": stats(0.9, 0.9)}, names) == 0.5
+    assert pick({"T=1": stats(None, 0.7), "T=0.5": stats(0.9, None), "T=0.3": stats(None, 0.9)}, names) == 0.5
 
 
 def test_same_seed_same_wav_other_seed_other_wav(env) -> None:

@@ -199,3 +199,34 @@ def test_onnx_export_with_dynamic_frames_matches_torch(debug_model):
             expected = model(*feed).numpy()
         assert got.shape == expected.shape
         assert abs(got - expected).max() < 1e-4
+
+
+def test_load_level_prefix_keeps_the_first_levels(debug_model):
+    source = perturbed(debug_model)  # 4 levels
+    rows = debug_model.cfg.cardinality + 1
+    with torch.no_grad():
+        source.token_embedding.weight[2 * rows :] = 0  # levels 2-3 add nothing to the input sum
+    cfg = copy.deepcopy(debug_model.cfg)
+    cfg.num_codebooks = 2
+    coarse = StyleDiT(cfg)
+    sliced = coarse.load_level_prefix(source.state_dict())
+    assert set(sliced) == {"token_embedding.weight", "final_layer.heads.weight", "final_layer.heads.bias"}
+    x, sigma, c_lip, c_id, c_emo = inputs(debug_model.cfg)
+    source.eval(), coarse.eval()
+    with torch.no_grad():
+        full = source(x, sigma, c_lip, c_id, c_emo)  # [B, 4, T, N]
+        prefix = coarse(x[:, :2], sigma, c_lip, c_id, c_emo)  # [B, 2, T, N]
+    assert prefix.shape[1] == 2 and torch.allclose(prefix, full[:, :2], atol=1e-5)
+    # same shapes: loading is a plain copy
+    same = StyleDiT(debug_model.cfg)
+    assert same.load_level_prefix(source.state_dict()) == []
+    assert all(torch.equal(a, b) for a, b in zip(same.state_dict().values(), source.state_dict().values()))
+    # more levels than the source, or another width: refused
+    from imagintalk.errors import CheckpointError
+
+    more = DiTConfig(**{**vars(debug_model.cfg), "num_codebooks": 6})
+    with pytest.raises(CheckpointError, match="token_embedding"):
+        StyleDiT(more).load_level_prefix(source.state_dict())
+    narrow = DiTConfig(**{**vars(debug_model.cfg), "hidden_dim": 32})
+    with pytest.raises(CheckpointError):
+        StyleDiT(narrow).load_level_prefix(source.state_dict())

@@ -232,6 +232,35 @@ def test_clear_errors(prepared, tmp_path) -> None:
     assert "7-D expression" in message and "prepare" in message
 
 
+def test_stage3_warm_starts_a_coarser_dit_from_a_trained_one(trained, prepared, tmp_path) -> None:
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file
+
+    data_dir, _ = prepared
+    out = tmp_path / "coarse"
+    out.mkdir()
+    for name in ("lip", "mlm", "style"):
+        shutil.copy(trained / f"{name}.safetensors", out)
+    config = json.loads((trained / "config.json").read_text())
+    config["dit"]["num_codebooks"] = 2  # of the debug codec's 4 levels
+    (out / "config.json").write_text(json.dumps(config))
+    coarse = ("--set", "dit.num_codebooks=2", "--max-steps", "1")
+    assert _stage(3, data_dir, out, *coarse, "--init-dit", str(trained)) == 0
+    bundle = load_bundle(out)
+    assert bundle.dit.cfg.num_codebooks == 2
+    rows = bundle.cfg.dit.cardinality + 1
+    source = load_file(str(trained / "dit.safetensors"))["token_embedding.weight"][: 2 * rows]
+    started = bundle.dit.token_embedding.weight.detach()  # one small step away from the source
+    assert torch.corrcoef(torch.stack([source.flatten(), started.flatten()]))[0, 1] > 0.9
+    pickled = tmp_path / "dit.pt"
+    torch.save(bundle.dit.state_dict(), pickled)
+    for bad, message in ((tmp_path / "none.safetensors", "not found"), (pickled, "never pickles")):
+        with pytest.raises(ImaginTalkError, match=message):
+            _stage(3, data_dir, out, *coarse, "--resume", "--init-dit", str(bad))
+
+
 def test_model_dir_refuses_other_network_sizes(trained, prepared) -> None:
     data_dir, _ = prepared
     with pytest.raises(InputError, match="other dit settings"):

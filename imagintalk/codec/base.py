@@ -13,7 +13,9 @@ class Codec(abc.ABC):
     ``encode`` maps ``wav [B, 1, N]`` (float, -1..1, at ``sample_rate``) to integer codes
     ``[B, K, T]`` with ``K = num_codebooks`` levels of ``cardinality`` entries and
     ``T = ceil(N * frame_rate / sample_rate)``; ``decode`` maps codes back to
-    ``wav [B, 1, T * sample_rate / frame_rate]``.
+    ``wav [B, 1, T * sample_rate / frame_rate]``. ``decode`` also takes a coarse prefix
+    ``[B, K', T]`` of the levels (1 <= K' <= K): the finer levels are left out, as residual
+    VQs decode with fewer quantizers (a model may generate only the coarse levels).
     """
 
     name: str = "codec"
@@ -40,7 +42,15 @@ class Codec(abc.ABC):
 
     @abc.abstractmethod
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
-        """codes [B, K, T] long -> wav [B, 1, T * hop] float."""
+        """codes [B, K', T] long (the first K' <= K levels) -> wav [B, 1, T * hop] float."""
+
+    def check_codes(self, codes: torch.Tensor) -> None:
+        """Raise ValueError unless codes is [B, K', T] with 1 <= K' <= K levels."""
+        if codes.ndim != 3 or not 1 <= codes.shape[1] <= self.num_codebooks:
+            raise ValueError(
+                f"expected codes [B, K', T] with 1 <= K' <= {self.num_codebooks} levels, "
+                f"got {tuple(codes.shape)}"
+            )
 
     @property
     def hop_length(self) -> int:

@@ -72,10 +72,6 @@ class _HFCodec(Codec):
         total = codes.shape[-1] * self.hop_length
         return torch.nn.functional.pad(wav, (0, max(0, total - wav.shape[-1])))[..., :total]
 
-    def _check_codes(self, codes: torch.Tensor) -> None:
-        if codes.ndim != 3 or codes.shape[1] != self.num_codebooks:
-            raise ValueError(f"expected codes [B, {self.num_codebooks}, T], got {tuple(codes.shape)}")
-
 
 class DacCodec(_HFCodec):
     """Descript Audio Codec, 16 kHz: 12 codebooks x 1024 at 50 Hz (hop 320)."""
@@ -114,8 +110,8 @@ class DacCodec(_HFCodec):
 
     @torch.no_grad()
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
-        """codes [B, K, T] -> wav [B, 1, T * hop]."""
-        self._check_codes(codes)
+        """codes [B, K', T] (a prefix of the K levels) -> wav [B, 1, T * hop]."""
+        self.check_codes(codes)
         return self._fit(self.model.decode(audio_codes=codes.long()).audio_values, codes)
 
 
@@ -155,6 +151,6 @@ class EncodecCodec(_HFCodec):
 
     @torch.no_grad()
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
-        """codes [B, K, T] -> wav [B, 1, T * hop]."""
-        self._check_codes(codes)
+        """codes [B, K', T] (a prefix of the K levels) -> wav [B, 1, T * hop]."""
+        self.check_codes(codes)
         return self._fit(self.model.decode(codes.long()[None], [None])[0], codes)

@@ -60,9 +60,10 @@ class ResidualVQ:
         return codes
 
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
+        """codes [N, K'] (the first K' <= K levels) -> vectors [N, D]: the sum of their entries."""
         out = torch.zeros(codes.shape[0], self.codebooks.shape[2])
-        for level, codebook in enumerate(self.codebooks):
-            out += codebook[codes[:, level]]
+        for level in range(codes.shape[1]):
+            out += self.codebooks[level][codes[:, level]]
         return out
 
 

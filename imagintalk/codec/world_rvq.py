@@ -98,7 +98,7 @@ class WorldRVQCodec(Codec):
         return self.rvq.encode(self.to_space(feats)).T.contiguous()
 
     def decode_features(self, codes: torch.Tensor) -> np.ndarray:
-        """codes [K, T] -> features [T, D]."""
+        """codes [K', T] (the first K' levels; finer residuals left at zero) -> features [T, D]."""
         return self.from_space(self.rvq.decode(codes.T.long()))
 
     def enhance(self, feats: np.ndarray) -> np.ndarray:
@@ -123,9 +123,8 @@ class WorldRVQCodec(Codec):
         return torch.stack([self.encode_features(analyze(clip, self.spec)) for clip in clips])
 
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
-        """codes [B, K, T] long -> wav [B, 1, T * hop] float."""
-        if codes.ndim != 3 or codes.shape[1] != self.num_codebooks:
-            raise ValueError(f"expected codes [B, {self.num_codebooks}, T], got {tuple(codes.shape)}")
+        """codes [B, K', T] long (the first K' <= K levels) -> wav [B, 1, T * hop] float."""
+        self.check_codes(codes)
         if codes.numel() and (codes.min() < 0 or codes.max() >= self.cardinality):
             raise ValueError(f"codes must lie in [0, {self.cardinality})")
         wavs = [synthesize(self.enhance(self.decode_features(c.cpu())), self.spec) for c in codes]

@@ -20,6 +20,9 @@ def register(subparsers) -> None:
     parser.add_argument("--model", help="model directory (default: the shipped models/imagintalk)")
     parser.add_argument("--steps", type=int, default=64, help="sampler steps (default: 64)")
     parser.add_argument("--sampler", default="euler", choices=("euler", "analytic"), help="reverse sampler")
+    parser.add_argument(
+        "--temperature", type=float, help="sampling temperature, < 1 = surer draws (default: the model's)"
+    )
     parser.add_argument("--tau", type=float, help="error-detector threshold (default: the model's, 0.9)")
     parser.add_argument("--seed", type=int, default=0, help="random seed: same seed, same speech")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
@@ -89,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         args.model, device=args.device, steps=args.steps, sampler=args.sampler, tau=args.tau, seed=args.seed,
         dit_weights=args.dit_weights, refine=not args.no_refine, hide_lips=args.hide_lips,
         max_window_s=args.max_window, progress=args.progress, voice_reference=args.voice_ref,
-        expressiveness=args.expressiveness,
+        expressiveness=args.expressiveness, temperature=args.temperature,
     )  # fmt: skip
     if pipeline.reference_voice is not None:
         reached = pipeline.reference_voice.cosine

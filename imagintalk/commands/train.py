@@ -54,6 +54,12 @@ def register(subparsers) -> None:
         metavar="NAME_OR_DIR",
         help="the codec the data was prepared with (recorded in OUT/config.json)",
     )
+    parser.add_argument(
+        "--init-dit",
+        metavar="PATH",
+        help="stage 3: start from another DiT (dit.safetensors or its model dir) instead of scratch; "
+        "one that generates more RVQ levels gives its first ones",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_config_args(parser)
     parser.set_defaults(func=run)
@@ -99,6 +105,7 @@ def build_run(args: argparse.Namespace):
         amp,
         args.device,
         not args.no_progress,
+        Path(args.init_dit) if args.init_dit else None,
     )
 
 

@@ -80,6 +80,20 @@ class CachedScore:
         return log_score
 
 
+def temper(log_score: Tensor, temperature: float) -> Tensor:
+    """log-scores [..., N] with the clean conditional p_0(y | x_t) ∝ s_y raised to 1 / temperature.
+
+    The total sum_y s_y is kept: it sets how fast masks leave (the schedule), while the
+    temperature only reshapes which entry they become. temperature 1 = the model's own
+    distribution; below 1 draws favour its likelier entries (less noise from an undertrained
+    network, less diversity); towards 0 the argmax.
+    """
+    if temperature == 1.0:
+        return log_score
+    sharp = log_score / temperature  # [..., N]
+    return sharp + (torch.logsumexp(log_score, -1, keepdim=True) - torch.logsumexp(sharp, -1, keepdim=True))
+
+
 def _euler_rule(
     graph: AbsorbingGraph, log_score: Tensor, sigma_t: Tensor, sigma_s: Tensor, rate_t: Tensor, dt: float
 ) -> Tensor:
@@ -106,10 +120,13 @@ def _reverse_diffusion(
     reuse_scores: bool,
     x_init: Tensor | None,
     progress: bool,
+    temperature: float,
 ) -> SamplingResult:
     """Walk t from 1 to eps in ``steps`` equal steps with ``rule``, then denoise at eps."""
     if steps < 1:
         raise InputError(f"a sampler needs at least one step, got {steps}")
+    if not temperature > 0.0:
+        raise InputError(f"the sampling temperature must be positive, got {temperature}")
     if not 0.0 < eps < 1.0:
         raise InputError(f"the final time eps must lie in (0, 1), got {eps}")
     if denoise not in ("sample", "argmax"):
@@ -141,11 +158,11 @@ def _reverse_diffusion(
             sigma_t, rate_t = noise(t)  # [B], [B]
             sigma_s = noise.total_noise(s)  # [B]
             taken += 1
-            log_score = scores(x, sigma_t)  # [B, *P, N]
+            log_score = temper(scores(x, sigma_t), temperature)  # [B, *P, N]
             x = graph.step(x, rule(graph, log_score, sigma_t, sigma_s, rate_t, dt), generator)
         if (x == graph.mask_id).any():
             sigma_end = noise.total_noise(at(eps))  # [B]
-            x = graph.denoise(scores(x, sigma_end), x, denoise, generator)  # [B, *P]
+            x = graph.denoise(temper(scores(x, sigma_end), temperature), x, denoise, generator)  # [B, *P]
     if (x == graph.mask_id).any():
         raise RuntimeError("sampler bug: a mask token survived the final denoising step")
     return SamplingResult(tokens=x, network_calls=scores.calls, steps=taken)
@@ -166,17 +183,19 @@ def euler_sampler(
     reuse_scores: bool = True,
     x_init: Tensor | None = None,
     progress: bool = False,
+    temperature: float = 1.0,
 ) -> SamplingResult:
     """Euler (first-order) reverse sampler: tokens [*shape], e.g. shape = (B, K, T).
 
     Starts from all masks (or ``x_init`` [*shape], mask id = cardinality where unknown; known
     tokens are kept), takes ``steps`` Euler steps t: 1 -> eps (default the log-linear schedule
     with eps 1e-3), then one denoising step so that no mask remains. Deterministic for a
-    ``generator`` seed. ``reuse_scores``: see :class:`CachedScore`.
+    ``generator`` seed. ``reuse_scores``: see :class:`CachedScore`; ``temperature``: see
+    :func:`temper`.
     """
     return _reverse_diffusion(
         _euler_rule, score_fn, shape, cardinality, steps, noise, eps, generator, device, denoise,
-        reuse_scores, x_init, progress,
+        reuse_scores, x_init, progress, temperature,
     )  # fmt: skip
 
 
@@ -195,12 +214,13 @@ def analytic_sampler(
     reuse_scores: bool = True,
     x_init: Tensor | None = None,
     progress: bool = False,
+    temperature: float = 1.0,
 ) -> SamplingResult:
     """Analytic (Tweedie) reverse sampler: as :func:`euler_sampler` with the exact step
     P(mask -> y) = s_y (e^(sigma_t - sigma_s) - 1) instead of its first-order approximation."""
     return _reverse_diffusion(
         _analytic_rule, score_fn, shape, cardinality, steps, noise, eps, generator, device, denoise,
-        reuse_scores, x_init, progress,
+        reuse_scores, x_init, progress, temperature,
     )  # fmt: skip
 
 

@@ -17,7 +17,7 @@ class DiTConfig:
     dropout: float = 0.0  # after attention and inside the MLP, training only
     dual_adaln: bool = True  # False = single adaLN (global style only), the paper's ablation
     noise_conditioning: bool = True  # add the noise-level embedding to the global condition
-    num_codebooks: int = 12  # K, RVQ levels = output heads (equal to the codec's)
+    num_codebooks: int = 12  # K, the codec's first K RVQ levels = output heads (finer ones left out)
     cardinality: int = 1024  # N, entries per level (equal to the codec's); mask id = N
     lip_dim: int = 32  # D_lip of c_lip [B, T, D_lip] (the semantic-unit embedding size)
     id_dim: int = 64  # D_id of c_id [B, D_id] (global identity style)
@@ -51,8 +51,11 @@ def _debug() -> DiTConfig:
 
 def _synth() -> DiTConfig:
     # the shipped default: trainable on CPUs within hours on SynthTalk; dropout because the
-    # first 240-clip run memorised its data (train loss 2.7/token, val 7.7)
-    return DiTConfig(hidden_dim=256, depth=6, num_heads=4, dropout=0.1)
+    # first 240-clip run memorised its data (train loss 2.7/token, val 7.7). It generates the
+    # codec's 4 coarse levels of 12: a 12-level model trained on CPU spent itself on the fine
+    # levels, whose draws only added noise (its samples cut to 4 levels: grammar WER 0.74 vs 0.81
+    # on 20 test clips), while the codec loses little there (WER 0.16 vs 0.12, speaker 0.89 vs 0.93)
+    return DiTConfig(hidden_dim=256, depth=6, num_heads=4, dropout=0.1, num_codebooks=4)
 
 
 def _paper() -> DiTConfig:

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..diffusion.graph import AbsorbingGraph
-from ..errors import InputError
+from ..errors import CheckpointError, InputError
 from .config import DiTConfig
 
 # DiT embeds timesteps 0..1000; the masking probability in [0, 1) is mapped to that range
@@ -205,6 +205,34 @@ class StyleDiT(nn.Module):
         for layer in zero_init:
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
+
+    def load_level_prefix(self, state: dict[str, Tensor]) -> list[str]:
+        """Warm start from another DiT's state dict that generates K_src >= K levels.
+
+        Every tensor must match in shape except the per-level ones (token embedding table and
+        output heads), of which this model keeps the first K levels' rows. -> the sliced names.
+        """
+        k, n = self.cfg.num_codebooks, self.cfg.cardinality
+        heads = "final_layer.heads"
+        per_level = {"token_embedding.weight": n + 1, f"{heads}.weight": n, f"{heads}.bias": n}  # rows/level
+        own = self.state_dict()
+        missing = sorted(set(own) - set(state))
+        if missing:
+            raise CheckpointError(f"the DiT to start from lacks {', '.join(missing[:3])}")
+        sliced, out = [], {}
+        for name, tensor in own.items():
+            src = state[name]
+            if name in per_level and src.shape[0] > tensor.shape[0] and src.shape[0] % per_level[name] == 0:
+                src = src[: k * per_level[name]]  # level j's rows are j * rows .. (j + 1) * rows
+                sliced.append(name)
+            if src.shape != tensor.shape:
+                raise CheckpointError(
+                    f"cannot start from that DiT: its {name} is {tuple(src.shape)}, "
+                    f"this one's {tuple(tensor.shape)}"
+                )
+            out[name] = src
+        self.load_state_dict(out)
+        return sliced
 
     def check_inputs(
         self, x: Tensor, sigma: Tensor, c_lip: Tensor, c_id: Tensor, c_emo: Tensor | None = None

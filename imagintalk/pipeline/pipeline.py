@@ -87,6 +87,7 @@ class Pipeline:
         voice_reference: str | Path | np.ndarray | None = None,
         voice_reference_rate: int | None = None,
         expressiveness: float = 1.0,
+        temperature: float | None = None,
     ) -> None:
         from ..builders import build_detector
         from ..diffusion.sampling import get_sampler
@@ -100,11 +101,13 @@ class Pipeline:
             raise InputError(f"the seed must be non-negative, got {seed}")
         if max_window_s < 1.0:
             raise InputError(f"max_window_s must be at least 1 s, got {max_window_s}")
+        if temperature is not None and not temperature > 0.0:
+            raise InputError(f"the sampling temperature must be positive, got {temperature}")
         cfg = bundle.cfg
         check_style_inputs(cfg)
-        if (codec.num_codebooks, codec.cardinality) != (cfg.dit.num_codebooks, cfg.dit.cardinality):
+        if codec.cardinality != cfg.dit.cardinality or codec.num_codebooks < cfg.dit.num_codebooks:
             raise CheckpointError(
-                f"codec has {codec.num_codebooks} x {codec.cardinality} tokens, the model expects "
+                f"codec has {codec.num_codebooks} x {codec.cardinality} tokens, the model generates "
                 f"{cfg.dit.num_codebooks} x {cfg.dit.cardinality}"
             )
         self.factor = int(round(codec.frame_rate / cfg.video.fps))
@@ -115,6 +118,7 @@ class Pipeline:
         self.cfg, self.bundle, self.codec = cfg, bundle, codec
         self.device = torch.device(device)
         self.steps, self.sampler, self.tau, self.seed = steps, sampler, tau, seed
+        self.temperature = cfg.sampling.temperature if temperature is None else float(temperature)
         self.refine, self.hide_lips, self.progress = refine, hide_lips, progress
         self.max_window_s = max_window_s
         self.min_window_s = 0.6 * max_window_s if min_window_s is None else min_window_s
@@ -340,7 +344,7 @@ class Pipeline:
             shape = (1, cfg.dit.num_codebooks, num_tokens)
             sampled = sample(
                 self.sampler, score_fn, shape, cfg.dit.cardinality, steps=self.steps, generator=generator,
-                device=self.device, progress=self.progress,
+                device=self.device, progress=self.progress, temperature=self.temperature,
             )  # fmt: skip
             t4 = time.perf_counter()
             tokens = sampled.tokens.cpu()  # [1, K, T_tok]

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -37,6 +38,11 @@ from .stages import (
     seed_models,
     write_metrics,
 )
+
+if TYPE_CHECKING:
+    from ..models.style_dit import StyleDiT
+
+log = logging.getLogger(__name__)
 
 FROZEN = ("lip", "mlm", "style")
 COND_KEYS = ("codes", "c_lip", "c_emo", "c_id")
@@ -210,11 +216,26 @@ def evaluate_dit(
 def check_codes(run: StageRun, source: DataSource) -> None:
     info = feature_info(source)
     dit = run.cfg.dit
-    if (info["num_codebooks"], info["cardinality"]) != (dit.num_codebooks, dit.cardinality):
+    if info["cardinality"] != dit.cardinality or info["num_codebooks"] < dit.num_codebooks:
         raise InputError(
             f"{source.data_dir} holds codes of {info['num_codebooks']} x {info['cardinality']} but the DiT "
-            f"expects {dit.num_codebooks} x {dit.cardinality}; prepare with the codec of this preset"
+            f"generates {dit.num_codebooks} x {dit.cardinality}; prepare with the codec of this preset"
         )
+
+
+def init_from(dit: StyleDiT, path: Path) -> None:
+    """Warm start: the weights of another trained DiT (a file or a model dir holding dit.safetensors)."""
+    from ..checkpoint import read_weights
+
+    weights = path / "dit.safetensors" if path.is_dir() else path
+    sliced = dit.load_level_prefix(read_weights(weights))
+    note = f" (its first {dit.cfg.num_codebooks} levels of {', '.join(sliced)})" if sliced else ""
+    log.info("stage 3 starts from %s%s", weights, note)
+
+
+def keep_levels(items: list[dict[str, Tensor]], levels: int) -> list[dict[str, Tensor]]:
+    """The DiT learns the codec's first ``levels`` RVQ levels: codes [K, rT] -> [levels, rT]."""
+    return [{**item, "codes": item["codes"][:levels]} for item in items]
 
 
 def check_frozen(model_dir: Path) -> None:
@@ -240,16 +261,19 @@ def train_stage3(run: StageRun) -> dict[str, Any]:
     check_style_inputs(run, run.train)
     check_codes(run, run.train)
     factor = feature_info(run.train)["token_rate_factor"]
-    train_items = load_conditions(run, run.train, "train")
+    levels = cfg.dit.num_codebooks
+    train_items = keep_levels(load_conditions(run, run.train, "train"), levels)
     val_items = None
     if run.val is not None:
         check_codes(run, run.val)
-        val_items = load_conditions(run, run.val, "val", run.train_cfg.val_max_clips)
+        val_items = keep_levels(load_conditions(run, run.val, "val", run.train_cfg.val_max_clips), levels)
     window = factor * stage.window_frames if stage.window_frames else None
     dataset = ConditionDataset(train_items, window, factor, cfg.seed)
     cardinality = cfg.dit.cardinality
     seed_models(cfg.seed)
     dit = StyleDiT.from_config(cfg.dit)
+    if run.init_dit is not None:
+        init_from(dit, run.init_dit)
 
     def step(model: nn.Module, batch: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
         return diffusion_step_loss(model, batch, cardinality), {}

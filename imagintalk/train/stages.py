@@ -53,6 +53,7 @@ class StageRun:
     amp: str = "none"  # resolved: none | bf16 | fp16
     device: str = "auto"
     progress: bool = True
+    init_dit: Path | None = None  # stage 3 starts from these DiT weights (a file or model dir)
 
     @property
     def runs_dir(self) -> Path:

@@ -1,0 +1,18 @@
+"""Sampling settings stored with a model (its config.json ``sampling`` section)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import InputError
+
+
+@dataclass
+class SamplingConfig:
+    # the sampler's default temperature for this model (see sampling.temper); chosen on the
+    # validation split after training, so a model directory carries the value it was tuned with
+    temperature: float = 1.0
+
+    def validate(self) -> None:
+        if not self.temperature > 0.0:
+            raise InputError(f"sampling.temperature must be positive, got {self.temperature}")

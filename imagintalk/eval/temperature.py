@@ -1,0 +1,111 @@
+"""Choose a model's sampling temperature on held-out clips (the validation split, never the test).
+
+    python -m imagintalk.eval.temperature DATA_DIR [--model DIR] [--temperatures 1 0.7 0.5 0.3]
+        [--limit N] [--steps 64] [--out DIR] [--write]
+
+Each temperature speaks the first N clips of DATA_DIR (their videos, through the whole
+Pipeline) and is scored with the evaluation harness (grammar WER, STOI, speaker similarity).
+The lowest grammar WER wins, ties going to the higher speaker similarity. ``--write`` stores the
+winner as ``sampling.temperature`` in the model's config.json: ``imagintalk speak``, the ROS
+node and the app then sample at it unless told otherwise (``--temperature``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import ImaginTalkError, InputError
+
+METRICS = ["wer_grammar", "stoi", "spk_sim"]
+
+
+def speak_clips(pipeline, entries: list[dict[str, Any]], data_dir: Path, out_dir: Path) -> None:
+    """Speak each entry's video into ``out_dir/<id>.wav`` with ``pipeline`` as it is set."""
+    import soundfile as sf
+    from tqdm import tqdm
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for entry in tqdm(entries, desc=out_dir.name, unit="clip"):
+        result = pipeline.speak_file(data_dir / entry["video"])
+        sf.write(out_dir / f"{entry['id']}.wav", result.wav, result.sample_rate)
+
+
+def pick(summary: dict[str, dict[str, Any]], names: dict[str, float]) -> float:
+    """The temperature with the lowest mean grammar WER (ties: higher speaker similarity)."""
+
+    def mean(name: str, metric: str, undefined: float) -> float:
+        value = summary[name]["metrics"][metric]["mean"]  # None: no clip could be scored
+        return undefined if value is None else value
+
+    def key(name: str) -> tuple[float, float]:
+        return (mean(name, "wer_grammar", float("inf")), -mean(name, "spk_sim", float("-inf")))
+
+    return names[min(names, key=key)]
+
+
+def write_temperature(model_dir: Path, temperature: float) -> None:
+    """Store ``sampling.temperature`` in MODEL_DIR/config.json (atomically)."""
+    path = model_dir / "config.json"
+    config = json.loads(path.read_text())
+    config.setdefault("sampling", {})["temperature"] = temperature
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(config, indent=2) + "\n")
+    tmp.replace(path)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from ..builders import DEFAULT_MODELS_DIR
+
+    parser = argparse.ArgumentParser(
+        prog="python -m imagintalk.eval.temperature", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("data", type=Path, help="a data directory with manifest.jsonl and videos (val split)")
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODELS_DIR / "imagintalk")
+    parser.add_argument("--temperatures", type=float, nargs="+", default=[1.0, 0.7, 0.5, 0.3])
+    parser.add_argument("--limit", type=int, default=30, help="the first N clips (default 30)")
+    parser.add_argument("--steps", type=int, default=64, help="sampler steps (default 64)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, help="wavs and tables (default: MODEL/runs/temperature)")
+    parser.add_argument("--write", action="store_true", help="store the winner in MODEL/config.json")
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except ImaginTalkError as exc:
+        print(f"error: {exc}")
+        return 1
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..pipeline import Pipeline
+    from .harness import evaluate
+    from .manifest import read_manifest
+
+    if any(not t > 0 for t in args.temperatures):
+        raise InputError("temperatures must be positive")
+    entries = read_manifest(args.data)[: args.limit]
+    if not entries:
+        raise InputError(f"no clips in {args.data}")
+    out = args.out or args.model / "runs" / "temperature"
+    pipeline = Pipeline.from_dir(args.model, steps=args.steps, seed=args.seed)
+    names = {f"T={t:g}": t for t in args.temperatures}
+    for name, temperature in names.items():
+        pipeline.temperature = temperature
+        speak_clips(pipeline, entries, args.data, out / name)
+    results = evaluate(
+        args.data, {n: out / n for n in names}, None, out / "eval", metrics=METRICS, limit=args.limit
+    )
+    print(results["markdown"])
+    best = pick(results["summary"], names)
+    print(f"best temperature on {len(entries)} clips of {args.data}: {best:g}")
+    if args.write:
+        write_temperature(args.model, best)
+        print(f"wrote sampling.temperature = {best:g} to {args.model / 'config.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
