@@ -9,10 +9,10 @@
 #   TRAIN_CLIPS=240 VAL_CLIPS=24 TEST_CLIPS=16 LIP_STEPS=300 DIT_STEPS=400 bash scripts/train_default.sh
 #
 # On 2 cores the independent jobs run side by side, one thread each: stages 1 and 2, then
-# stage 3 and its single-adaLN ablation (the same stage-3 run with dit.dual_adaln=false in
-# $OUT/single_adaln). The test clips are then spoken by the full model and the ablations
-# (no MLM refinement, single adaLN, lips hidden) and scored with the ground truth and the
-# codec round trip in one table: $OUT/eval/results.md.
+# stage 3 and its single-adaLN ablation (the same stage-3 runs with dit.dual_adaln=false in
+# $OUT/single_adaln). The sampling temperature is chosen on val clips. The test clips are then
+# spoken by the full model and the ablations (no MLM refinement, single adaLN, lips hidden) and
+# scored with the ground truth and the codec round trip in one table: $OUT/eval/results.md.
 #
 # Unset step counts keep the synth preset's (imagintalk/train/config.py). EXTRA_SET holds
 # further config overrides ("train.lip.batch_size=4 seed=1"), passed as --set to every command.
@@ -33,6 +33,8 @@ LIP_STEPS=${LIP_STEPS:-}
 MLM_STEPS=${MLM_STEPS:-}
 STYLE_STEPS=${STYLE_STEPS:-}
 DIT_STEPS=${DIT_STEPS:-}
+DIT_ALL_STEPS=${DIT_ALL_STEPS:-2400}  # stage 3's first phase, over all 12 codec levels
+TUNE_CLIPS=${TUNE_CLIPS:-30}        # val clips that choose the sampling temperature
 MLM_TEXT=${MLM_TEXT:-}              # extra text-only unit sequences for the MLM
 SPEAKERS=${SPEAKERS:-120}           # SynthTalk speaker pool (more voices: a better face -> voice map)
 TEST_SPEAKERS=${TEST_SPEAKERS:-16}  # ... of which the test split owns the last ones
@@ -109,19 +111,47 @@ stage1() { OMP_NUM_THREADS=2 train_stage "$MODEL" 1 stage1; }  # the longer one:
 stage2() { train_stage "$MODEL" 2 stage2; }
 run_pair stage1 stage2
 
-ABLATION=$OUT/single_adaln  # the same stage 3 with global style only (frozen stages 1-2 copied)
-stage3() { train_stage "$MODEL" 3 stage3 --amp "$DIT_AMP"; }
-stage3_single() {
-    mkdir -p "$ABLATION"
-    cp -u "$MODEL"/{lip,mlm,style}.safetensors "$ABLATION"/
-    # the same model config but for the DiT's switch (stage 3 refuses a model dir of other settings)
+# Stage 3 runs in two phases: a DiT over all the codec's levels (DIT_ALL_STEPS), then the
+# shipped DiT over the coarse levels only (the preset's dit.num_codebooks, 4 of 12), started
+# from it (--init-dit). The single-adaLN ablation (dit.dual_adaln=false) gets the same two phases.
+derived_dir() {  # source model dir, new model dir, JSON of dit settings to change
+    mkdir -p "$2"
+    cp -u "$1"/{lip,mlm,style}.safetensors "$2"/
+    # the same model config but for those settings (stage 3 refuses a model dir of other settings)
     .venv/bin/python -c 'import json, sys
 config = json.load(open(sys.argv[1]))
-config["dit"]["dual_adaln"] = False
-json.dump(config, open(sys.argv[2], "w"), indent=2)' "$MODEL/config.json" "$ABLATION/config.json"
-    train_stage "$ABLATION" 3 stage3_single_adaln --amp "$DIT_AMP" --set dit.dual_adaln=false
+config["dit"].update(json.loads(sys.argv[3]))
+json.dump(config, open(sys.argv[2], "w"), indent=2)' "$1/config.json" "$2/config.json" "$3"
+}
+LEVELS=$(.venv/bin/python -c 'import json, sys
+print(json.load(open(sys.argv[1]))["codec"]["num_codebooks"])' "$MODEL/config.json")  # 12 for synth
+ALL_LEVELS=(--set "dit.num_codebooks=$LEVELS" --set "train.dit.steps=$DIT_ALL_STEPS"
+    --set train.dit.eval_every=400 --set train.dit.ckpt_every=400)
+ABLATION=$OUT/single_adaln  # global style only (frozen stages 1-2 copied)
+stage3() {
+    derived_dir "$MODEL" "$OUT/all_levels" "{\"num_codebooks\": $LEVELS}"
+    train_stage "$OUT/all_levels" 3 stage3_all_levels --amp "$DIT_AMP" "${ALL_LEVELS[@]}" &&
+        train_stage "$MODEL" 3 stage3 --amp "$DIT_AMP" --init-dit "$OUT/all_levels"
+}
+stage3_single() {
+    derived_dir "$MODEL" "$OUT/single_adaln_all_levels" "{\"num_codebooks\": $LEVELS, \"dual_adaln\": false}"
+    derived_dir "$MODEL" "$ABLATION" '{"dual_adaln": false}'
+    train_stage "$OUT/single_adaln_all_levels" 3 stage3_single_adaln_all_levels --amp "$DIT_AMP" \
+        "${ALL_LEVELS[@]}" --set dit.dual_adaln=false &&
+        train_stage "$ABLATION" 3 stage3_single_adaln --amp "$DIT_AMP" --set dit.dual_adaln=false \
+            --init-dit "$OUT/single_adaln_all_levels"
 }
 if ((ABLATIONS)); then run_pair stage3 stage3_single; else stage3; fi
+
+# the sampling temperature, chosen on the validation split and stored in $MODEL/config.json (the
+# ablations, spoken with --model $MODEL, sample at the same temperature)
+tuned=$(.venv/bin/python -c 'import json, sys
+print(json.load(open(sys.argv[1])).get("sampling", {}).get("tuned_on", ""))' "$MODEL/config.json")
+if [[ -z "$tuned" ]]; then
+    log "choose the sampling temperature on val"
+    .venv/bin/python -m imagintalk.eval.temperature "$DATA/val" --model "$MODEL" --limit "$TUNE_CLIPS" \
+        --steps "$SPEAK_STEPS" --write | tee "$OUT/temperature_val.md"
+fi
 
 # 4. the semantic branch on the test split: raw vs MLM-refined unit accuracy over tau
 log "prepare test + semantic report"

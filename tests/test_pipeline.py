@@ -125,7 +125,9 @@ def test_temperature_tuning_writes_the_winner(env, tmp_path, capsys) -> None:
     assert temperature.main([*argv, "--steps", "4", "--out", str(tmp_path / "t"), "--write"]) == 0
     printed = capsys.readouterr().out
     assert "T=1" in printed and "T=0.4" in printed and "best temperature" in printed
-    chosen = json.loads((model_dir / "config.json").read_text())["sampling"]["temperature"]
+    sampling = json.loads((model_dir / "config.json").read_text())["sampling"]
+    chosen = sampling["temperature"]
+    assert "2 clips" in sampling["tuned_on"]
     assert chosen in (1.0, 0.4) and f"{chosen:g}" in printed.split("best temperature")[1]
     assert Pipeline.from_dir(model_dir).temperature == chosen
     assert len(list((tmp_path / "t" / "T=0.4").glob("*.wav"))) == 2

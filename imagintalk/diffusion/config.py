@@ -12,6 +12,7 @@ class SamplingConfig:
     # the sampler's default temperature for this model (see sampling.temper); chosen on the
     # validation split after training, so a model directory carries the value it was tuned with
     temperature: float = 1.0
+    tuned_on: str = ""  # the clips the temperature was chosen on ("" = not tuned, the default)
 
     def validate(self) -> None:
         if not self.temperature > 0.0:

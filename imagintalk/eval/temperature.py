@@ -47,11 +47,11 @@ def pick(summary: dict[str, dict[str, Any]], names: dict[str, float]) -> float:
     return names[min(names, key=key)]
 
 
-def write_temperature(model_dir: Path, temperature: float) -> None:
-    """Store ``sampling.temperature`` in MODEL_DIR/config.json (atomically)."""
+def write_temperature(model_dir: Path, temperature: float, tuned_on: str) -> None:
+    """Store ``sampling.temperature`` (and what it was chosen on) in MODEL_DIR/config.json, atomically."""
     path = model_dir / "config.json"
     config = json.loads(path.read_text())
-    config.setdefault("sampling", {})["temperature"] = temperature
+    config.setdefault("sampling", {}).update(temperature=temperature, tuned_on=tuned_on)
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(config, indent=2) + "\n")
     tmp.replace(path)
@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     best = pick(results["summary"], names)
     print(f"best temperature on {len(entries)} clips of {args.data}: {best:g}")
     if args.write:
-        write_temperature(args.model, best)
+        write_temperature(args.model, best, f"{args.data} ({len(entries)} clips, {args.steps} steps)")
         print(f"wrote sampling.temperature = {best:g} to {args.model / 'config.json'}")
     return 0
 

@@ -96,14 +96,16 @@ def _synth() -> TrainConfig:
         style=StageTrainConfig(
             steps=1500, batch_size=16, lr=1e-3, warmup_steps=100, window_frames=75, ckpt_every=500
         ),
+        # stage 3's second phase, the coarse-level DiT started from a 2400-step DiT over all levels
+        # (scripts/train_default.sh): 7000 steps, ~70 min beside the single-adaLN ablation
         dit=StageTrainConfig(
-            steps=2400,
+            steps=7000,
             batch_size=8,
             lr=3e-4,
             warmup_steps=200,
             window_frames=75,
-            ckpt_every=400,
-            eval_every=400,
+            ckpt_every=500,
+            eval_every=1000,
         ),  # fmt: skip
         mlm_extra_text_sequences=2000,
         mlm_max_units=300,
