@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from alsa_sink import file_sink_conf
 
 REPO = Path(__file__).resolve().parent.parent
 PARAMS_FILE = REPO / "config" / "speak.yaml"  # the file launch/speak.launch.py passes
@@ -79,17 +80,7 @@ class AlsaFileSink:
     def create(cls, directory: Path, name: str = "imagintalk_ros_sink") -> AlsaFileSink:
         directory.mkdir(parents=True, exist_ok=True)
         sink = cls(name, directory / "asound.conf", directory / "sink.wav")
-        sink.config.write_text(
-            f"""pcm.{name} {{
-  type file
-  slave.pcm {{ type null }}
-  file "{sink.wav}"
-  format "wav"
-  hint {{ show on description "ImaginTalk ROS test sink" }}
-}}
-pcm.!default {name}
-"""
-        )
+        sink.config.write_text(file_sink_conf(name, sink.wav, "ImaginTalk ROS test sink"))
         return sink
 
     def samples(self) -> np.ndarray | None:

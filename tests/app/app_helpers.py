@@ -7,21 +7,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from alsa_sink import file_sink_conf  # tests/ is on sys.path (tests/app/conftest.py)
 
 SINK_DIR = Path(tempfile.mkdtemp(prefix="imagintalk-sink-"))
 SINK_WAV = SINK_DIR / "sink.wav"
 SINK_NAME = "imagintalk_test_sink"
-ALSA_CONF = f"""
-# a real ALSA output device: everything played on it is written to {SINK_WAV} (16-bit wav)
-pcm.{SINK_NAME} {{
-  type file
-  slave.pcm {{ type null }}
-  file "{SINK_WAV}"
-  format "wav"
-  hint {{ show on description "ImaginTalk test sink" }}
-}}
-pcm.!default {SINK_NAME}
-"""
+ALSA_CONF = file_sink_conf(SINK_NAME, SINK_WAV, "ImaginTalk test sink")  # a real ALSA output device
 # Every window a test opened, held strongly until the conftest's teardown closes it. pytest-qt
 # keeps only weak references: the window <-> controller cycle could then be collected by the
 # garbage collector before its teardown, with the worker threads still running, and Qt aborts
