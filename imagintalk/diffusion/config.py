@@ -7,6 +7,13 @@ from dataclasses import dataclass
 from ..errors import InputError
 
 
+def check_temperature(temperature: float) -> float:
+    """The sampling temperature, or InputError unless it is positive."""
+    if not temperature > 0.0:
+        raise InputError(f"the sampling temperature must be positive, got {temperature}")
+    return float(temperature)
+
+
 @dataclass
 class SamplingConfig:
     # the sampler's default temperature for this model (see sampling.temper); chosen on the
@@ -15,5 +22,4 @@ class SamplingConfig:
     tuned_on: str = ""  # the clips the temperature was chosen on ("" = not tuned, the default)
 
     def validate(self) -> None:
-        if not self.temperature > 0.0:
-            raise InputError(f"sampling.temperature must be positive, got {self.temperature}")
+        check_temperature(self.temperature)

@@ -16,6 +16,7 @@ from torch import Tensor
 from tqdm import tqdm
 
 from ..errors import InputError
+from .config import check_temperature
 from .graph import AbsorbingGraph
 from .noise import LogLinearNoise, Noise
 
@@ -125,8 +126,7 @@ def _reverse_diffusion(
     """Walk t from 1 to eps in ``steps`` equal steps with ``rule``, then denoise at eps."""
     if steps < 1:
         raise InputError(f"a sampler needs at least one step, got {steps}")
-    if not temperature > 0.0:
-        raise InputError(f"the sampling temperature must be positive, got {temperature}")
+    check_temperature(temperature)
     if not 0.0 < eps < 1.0:
         raise InputError(f"the final time eps must lie in (0, 1), got {eps}")
     if denoise not in ("sample", "argmax"):

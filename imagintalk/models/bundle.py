@@ -104,6 +104,12 @@ def load_config_of(model_dir: str | Path) -> Config:
         raise CheckpointError(f"model config {path} is unreadable: {exc}") from None
 
 
+def weights_file(path: str | Path, name: str) -> Path:
+    """A network's weights: ``path`` itself, or ``path/<name>.safetensors`` when it is a model dir."""
+    path = Path(path)
+    return path / f"{name}.safetensors" if path.is_dir() else path
+
+
 def load_component(model_dir: str | Path, name: str, module: nn.Module) -> nn.Module:
     """Load ``name``.safetensors into ``module`` (strict); refuses anything but safetensors."""
     from ..checkpoint import load_module_weights

@@ -90,6 +90,7 @@ class Pipeline:
         temperature: float | None = None,
     ) -> None:
         from ..builders import build_detector
+        from ..diffusion.config import check_temperature
         from ..diffusion.sampling import get_sampler
 
         get_sampler(sampler)  # unknown name -> InputError now, not after the front door
@@ -101,8 +102,8 @@ class Pipeline:
             raise InputError(f"the seed must be non-negative, got {seed}")
         if max_window_s < 1.0:
             raise InputError(f"max_window_s must be at least 1 s, got {max_window_s}")
-        if temperature is not None and not temperature > 0.0:
-            raise InputError(f"the sampling temperature must be positive, got {temperature}")
+        if temperature is not None:
+            check_temperature(temperature)
         cfg = bundle.cfg
         check_style_inputs(cfg)
         if codec.cardinality != cfg.dit.cardinality or codec.num_codebooks < cfg.dit.num_codebooks:

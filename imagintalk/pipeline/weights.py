@@ -56,10 +56,9 @@ def load_dit_override(path: str | Path, cfg: Config) -> StyleDiT:
     ``dit.dual_adaln``), else from ``cfg``.
     """
     from ..checkpoint import load_module_weights
-    from ..models.bundle import load_config_of
+    from ..models.bundle import load_config_of, weights_file
 
-    path = Path(path)
-    weights = path / "dit.safetensors" if path.is_dir() else path
+    weights = weights_file(path, "dit")
     if not weights.is_file():
         raise CheckpointError(f"no DiT weights at {weights}")
     dit_cfg = load_config_of(weights.parent).dit if (weights.parent / "config.json").is_file() else cfg.dit

@@ -226,8 +226,9 @@ def check_codes(run: StageRun, source: DataSource) -> None:
 def init_from(dit: StyleDiT, path: Path) -> None:
     """Warm start: the weights of another trained DiT (a file or a model dir holding dit.safetensors)."""
     from ..checkpoint import read_weights
+    from ..models.bundle import weights_file
 
-    weights = path / "dit.safetensors" if path.is_dir() else path
+    weights = weights_file(path, "dit")
     sliced = dit.load_level_prefix(read_weights(weights))
     note = f" (its first {dit.cfg.num_codebooks} levels of {', '.join(sliced)})" if sliced else ""
     log.info("stage 3 starts from %s%s", weights, note)
