@@ -10,7 +10,7 @@
 #
 # On 2 cores the independent jobs run side by side, one thread each: stages 1 and 2, then
 # stage 3 and its single-adaLN ablation (the same stage-3 runs with dit.dual_adaln=false in
-# $OUT/single_adaln). The sampling temperature is chosen on val clips. The test clips are then
+# $OUT/single_adaln). The sampling temperature and guidance weight are chosen on val clips. The test clips are then
 # spoken by the full model and the ablations (no MLM refinement, single adaLN, lips hidden) and
 # scored with the ground truth and the codec round trip in one table: $OUT/eval/results.md.
 #
@@ -34,7 +34,9 @@ MLM_STEPS=${MLM_STEPS:-}
 STYLE_STEPS=${STYLE_STEPS:-}
 DIT_STEPS=${DIT_STEPS:-}
 DIT_ALL_STEPS=${DIT_ALL_STEPS:-2400}  # stage 3's first phase, over all 12 codec levels
-TUNE_CLIPS=${TUNE_CLIPS:-30}        # val clips that choose the sampling temperature
+TUNE_CLIPS=${TUNE_CLIPS:-30}        # val clips that choose the sampling temperature and guidance
+TUNE_TEMPERATURES=${TUNE_TEMPERATURES:-0.7 0.5 0.3}
+TUNE_GUIDANCE=${TUNE_GUIDANCE:-0 1 2}  # classifier-free guidance weights tried (0 = off)
 MLM_TEXT=${MLM_TEXT:-}              # extra text-only unit sequences for the MLM
 SPEAKERS=${SPEAKERS:-120}           # SynthTalk speaker pool (more voices: a better face -> voice map)
 TEST_SPEAKERS=${TEST_SPEAKERS:-16}  # ... of which the test split owns the last ones
@@ -143,14 +145,16 @@ stage3_single() {
 }
 if ((ABLATIONS)); then run_pair stage3 stage3_single; else stage3; fi
 
-# the sampling temperature, chosen on the validation split and stored in $MODEL/config.json (the
-# ablations, spoken with --model $MODEL, sample at the same temperature)
+# the sampling temperature and guidance weight, chosen on the validation split and stored in
+# $MODEL/config.json (the ablations, spoken with --model $MODEL, sample with the same settings)
 tuned=$(.venv/bin/python -c 'import json, sys
 print(json.load(open(sys.argv[1])).get("sampling", {}).get("tuned_on", ""))' "$MODEL/config.json")
 if [[ -z "$tuned" ]]; then
-    log "choose the sampling temperature on val"
-    .venv/bin/python -m imagintalk.eval.temperature "$DATA/val" --model "$MODEL" --limit "$TUNE_CLIPS" \
-        --steps "$SPEAK_STEPS" --write | tee "$OUT/temperature_val.md"
+    log "choose the sampling temperature and guidance on val"
+    # shellcheck disable=SC2086  # the lists split into words on purpose
+    .venv/bin/python -m imagintalk.eval.tune_sampling "$DATA/val" --model "$MODEL" --limit "$TUNE_CLIPS" \
+        --temperatures $TUNE_TEMPERATURES --guidance $TUNE_GUIDANCE --steps "$SPEAK_STEPS" --write |
+        tee "$OUT/sampling_val.md"
 fi
 
 # 4. the semantic branch on the test split: raw vs MLM-refined unit accuracy over tau

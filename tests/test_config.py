@@ -20,6 +20,11 @@ def test_the_dit_generates_a_prefix_of_the_codec_levels():
         apply_overrides(preset("synth"), ["dit.num_codebooks=13"]).check()
     with pytest.raises(InputError, match="temperature"):
         apply_overrides(preset("synth"), ["sampling.temperature=0"]).check()
+    with pytest.raises(InputError, match="guidance"):
+        apply_overrides(preset("synth"), ["sampling.guidance=-1"]).check()
+    assert apply_overrides(preset("synth"), ["sampling.guidance=1.5"]).sampling.guidance == 1.5
+    with pytest.raises(InputError, match="dit_drop_conditions"):
+        apply_overrides(preset("synth"), ["train.dit_drop_conditions=1"]).train.validate()
 
 
 def test_yaml_then_dotted_overrides(tmp_path):

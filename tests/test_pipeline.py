@@ -112,38 +112,73 @@ def test_sampling_temperature_comes_from_the_model_and_can_be_set(env) -> None:
         Pipeline(pipe.bundle, pipe.codec, temperature=0.0)
 
 
-def test_temperature_tuning_writes_the_winner(env, tmp_path, capsys) -> None:
+def test_guidance_comes_from_the_model_changes_the_draws_and_is_checked(env) -> None:
+    import copy
+
+    import torch
+
+    pipe = env["pipe"]
+    assert pipe.guidance == pipe.cfg.sampling.guidance == 0.0
+    bundle = copy.deepcopy(pipe.bundle)  # give the zero-initialised network a conditional shape
+    gen = torch.Generator().manual_seed(0)
+    torch.nn.init.normal_(bundle.dit.final_layer.heads.weight, std=0.5, generator=gen)
+    for block in bundle.dit.blocks:
+        torch.nn.init.normal_(block.adaLN_modulation[-1].weight, std=0.2, generator=gen)
+    track = process_video(env["clips"][0])
+    plain = Pipeline(bundle, pipe.codec, steps=8).speak_track(track)
+    unguided = Pipeline(bundle, pipe.codec, steps=8, guidance=0.0).speak_track(track)
+    assert np.array_equal(unguided.tokens, plain.tokens)
+    guided = Pipeline(bundle, pipe.codec, steps=8, guidance=2.0)
+    first, again = guided.speak_track(track), guided.speak_track(track)
+    assert np.array_equal(first.tokens, again.tokens)  # deterministic for a seed
+    assert not np.array_equal(first.tokens, plain.tokens)
+    assert first.wav.shape == plain.wav.shape
+    with pytest.raises(InputError, match="guidance"):
+        Pipeline(pipe.bundle, pipe.codec, guidance=-1.0)
+
+
+def test_sampling_tuning_writes_the_winner(env, tmp_path, capsys) -> None:
     import json
     import shutil
 
-    from imagintalk.eval import temperature
+    from imagintalk.eval import tune_sampling
 
     model_dir = tmp_path / "model"
     shutil.copytree(env["model"], model_dir)
     data = env["root"] / "synth"
-    argv = [str(data), "--model", str(model_dir), "--temperatures", "1", "0.4", "--limit", "2"]
-    assert temperature.main([*argv, "--steps", "4", "--out", str(tmp_path / "t"), "--write"]) == 0
+    argv = [str(data), "--model", str(model_dir), "--temperatures", "1", "0.4", "--guidance", "0", "1.5"]
+    argv += ["--limit", "2", "--steps", "4", "--out", str(tmp_path / "t")]
+    assert tune_sampling.main([*argv, "--write"]) == 0
     printed = capsys.readouterr().out
-    assert "T=1" in printed and "T=0.4" in printed and "best temperature" in printed
+    for name in ("T=1", "T=0.4", "T=1 w=1.5", "T=0.4 w=1.5", "best on 2 clips"):
+        assert name in printed
     sampling = json.loads((model_dir / "config.json").read_text())["sampling"]
-    chosen = sampling["temperature"]
     assert "2 clips" in sampling["tuned_on"]
-    assert chosen in (1.0, 0.4) and f"{chosen:g}" in printed.split("best temperature")[1]
-    assert Pipeline.from_dir(model_dir).temperature == chosen
-    assert len(list((tmp_path / "t" / "T=0.4").glob("*.wav"))) == 2
-    assert temperature.main([str(data), "--model", str(model_dir), "--temperatures", "0"]) == 1
+    chosen = (sampling["temperature"], sampling["guidance"])
+    assert chosen[0] in (1.0, 0.4) and chosen[1] in (0.0, 1.5)
+    assert tune_sampling.setting_name(*chosen) in printed.split("best on")[1]
+    pipe = Pipeline.from_dir(model_dir)
+    assert (pipe.temperature, pipe.guidance) == chosen
+    assert len(list((tmp_path / "t" / "T=0.4_w=1.5").glob("*.wav"))) == 2
+    assert tune_sampling.main([str(data), "--model", str(model_dir), "--temperatures", "0"]) == 1
+    assert tune_sampling.main([str(data), "--model", str(model_dir), "--guidance", "-1"]) == 1
 
 
-def test_temperature_pick_prefers_low_wer_then_speaker_similarity() -> None:
-    from imagintalk.eval.temperature import pick
+def test_sampling_pick_prefers_low_wer_then_speaker_similarity() -> None:
+    from imagintalk.eval.tune_sampling import pick
 
     def stats(wer, spk):
         return {"metrics": {"wer_grammar": {"mean": wer}, "spk_sim": {"mean": spk}}}
 
-    names = {"T=1": 1.0, "T=0.5": 0.5, "T=0.3": 0.3}
-    assert pick({"T=1": stats(0.8, 0.7), "T=0.5": stats(0.5, 0.7), "T=0.3": stats(0.6, 0.9)}, names) == 0.5
-    assert pick({"T=1": stats(0.5, 0.7), "T=0.5": stats(0.5, 0.8), "T=0.3": stats(0.9, 0.9)}, names) == 0.5
-    assert pick({"T=1": stats(None, 0.7), "T=0.5": stats(0.9, None), "T=0.3": stats(None, 0.9)}, names) == 0.5
+    names = {"T=1": (1.0, 0.0), "T=0.5": (0.5, 0.0), "T=0.5 w=1": (0.5, 1.0)}
+
+    def best(wer_spk):  # (wer, spk) per name, in the order of names
+        return pick({name: stats(*values) for name, values in zip(names, wer_spk)}, names)
+
+    assert best([(0.8, 0.7), (0.5, 0.7), (0.6, 0.9)]) == (0.5, 0.0)
+    assert best([(0.5, 0.7), (0.5, 0.8), (0.4, 0.6)]) == (0.5, 1.0)
+    assert best([(0.5, 0.7), (0.5, 0.8), (0.9, 0.9)]) == (0.5, 0.0)  # a tie goes to the speaker
+    assert best([(None, 0.7), (0.9, None), (None, 0.9)]) == (0.5, 0.0)
 
 
 def test_same_seed_same_wav_other_seed_other_wav(env) -> None:

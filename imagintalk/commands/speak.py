@@ -23,6 +23,9 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--temperature", type=float, help="sampling temperature, < 1 = surer draws (default: the model's)"
     )
+    parser.add_argument(
+        "--guidance", type=float, help="classifier-free guidance weight, 0 = off (default: the model's)"
+    )
     parser.add_argument("--tau", type=float, help="error-detector threshold (default: the model's, 0.9)")
     parser.add_argument("--seed", type=int, default=0, help="random seed: same seed, same speech")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
@@ -92,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         args.model, device=args.device, steps=args.steps, sampler=args.sampler, tau=args.tau, seed=args.seed,
         dit_weights=args.dit_weights, refine=not args.no_refine, hide_lips=args.hide_lips,
         max_window_s=args.max_window, progress=args.progress, voice_reference=args.voice_ref,
-        expressiveness=args.expressiveness, temperature=args.temperature,
+        expressiveness=args.expressiveness, temperature=args.temperature, guidance=args.guidance,
     )  # fmt: skip
     if pipeline.reference_voice is not None:
         reached = pipeline.reference_voice.cosine

@@ -19,7 +19,13 @@ class SamplingConfig:
     # the sampler's default temperature for this model (see sampling.temper); chosen on the
     # validation split after training, so a model directory carries the value it was tuned with
     temperature: float = 1.0
+    # classifier-free guidance weight (diffusion.guidance; 0 = off); > 0 needs a DiT trained
+    # with condition dropout (train.dit_drop_conditions), chosen on validation clips like T
+    guidance: float = 0.0
     tuned_on: str = ""  # the clips the temperature was chosen on ("" = not tuned, the default)
 
     def validate(self) -> None:
+        from .guidance import check_guidance
+
         check_temperature(self.temperature)
+        check_guidance(self.guidance)

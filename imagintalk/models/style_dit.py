@@ -290,11 +290,37 @@ class StyleDiT(nn.Module):
         return self.graph.log_score_from_logits(logits, sigma)  # [B, K, T, N]
 
     def score_fn(
-        self, c_lip: Tensor, c_id: Tensor, c_emo: Tensor | None = None, key_padding_mask: Tensor | None = None
+        self,
+        c_lip: Tensor,
+        c_id: Tensor,
+        c_emo: Tensor | None = None,
+        key_padding_mask: Tensor | None = None,
+        guidance: float = 0.0,
     ) -> Callable[[Tensor, Tensor], Tensor]:
-        """The sampler's ``score_fn(x [B, K, T], sigma [B]) -> [B, K, T, N]`` with conditions bound."""
+        """The sampler's ``score_fn(x [B, K, T], sigma [B]) -> [B, K, T, N]`` with conditions bound.
 
-        def score(x: Tensor, sigma: Tensor) -> Tensor:
-            return self(x, sigma, c_lip, c_id, c_emo, key_padding_mask)  # [B, K, T, N]
+        ``guidance`` w > 0: classifier-free guidance (``diffusion.guidance.guide``) against the
+        null condition (all conditions zero, as in stage-3 condition dropout); the conditional
+        and unconditional passes run as one batch of 2B.
+        """
+        from ..diffusion.guidance import check_guidance, guide
 
-        return score
+        if check_guidance(guidance) == 0.0:
+
+            def score(x: Tensor, sigma: Tensor) -> Tensor:
+                return self(x, sigma, c_lip, c_id, c_emo, key_padding_mask)  # [B, K, T, N]
+
+            return score
+
+        def both(t: Tensor | None) -> Tensor | None:
+            return None if t is None else torch.cat([t, torch.zeros_like(t)])  # [2B, ...] cond, null
+
+        padding = None if key_padding_mask is None else key_padding_mask.repeat(2, 1)  # [2B, T]
+        lip2, id2, emo2 = both(c_lip), both(c_id), both(c_emo)
+
+        def guided(x: Tensor, sigma: Tensor) -> Tensor:
+            out = self(x.repeat(2, 1, 1), sigma.repeat(2), lip2, id2, emo2, padding)  # [2B, K, T, N]
+            cond, uncond = out.chunk(2)  # 2 x [B, K, T, N]
+            return guide(cond, uncond, guidance)  # [B, K, T, N]
+
+        return guided

@@ -88,9 +88,11 @@ class Pipeline:
         voice_reference_rate: int | None = None,
         expressiveness: float = 1.0,
         temperature: float | None = None,
+        guidance: float | None = None,
     ) -> None:
         from ..builders import build_detector
         from ..diffusion.config import check_temperature
+        from ..diffusion.guidance import check_guidance
         from ..diffusion.sampling import get_sampler
 
         get_sampler(sampler)  # unknown name -> InputError now, not after the front door
@@ -104,6 +106,8 @@ class Pipeline:
             raise InputError(f"max_window_s must be at least 1 s, got {max_window_s}")
         if temperature is not None:
             check_temperature(temperature)
+        if guidance is not None:
+            check_guidance(guidance)
         cfg = bundle.cfg
         check_style_inputs(cfg)
         if codec.cardinality != cfg.dit.cardinality or codec.num_codebooks < cfg.dit.num_codebooks:
@@ -120,6 +124,7 @@ class Pipeline:
         self.device = torch.device(device)
         self.steps, self.sampler, self.tau, self.seed = steps, sampler, tau, seed
         self.temperature = cfg.sampling.temperature if temperature is None else float(temperature)
+        self.guidance = cfg.sampling.guidance if guidance is None else float(guidance)
         self.refine, self.hide_lips, self.progress = refine, hide_lips, progress
         self.max_window_s = max_window_s
         self.min_window_s = 0.6 * max_window_s if min_window_s is None else min_window_s
@@ -341,7 +346,7 @@ class Pipeline:
             t3 = time.perf_counter()
             num_tokens = semantic.c_lip.shape[1]  # T_tok = factor * T
             generator = torch.Generator(device=self.device).manual_seed(window_seed(self.seed, index))
-            score_fn = bundle.dit.score_fn(semantic.c_lip, c_id, c_emo)
+            score_fn = bundle.dit.score_fn(semantic.c_lip, c_id, c_emo, guidance=self.guidance)
             shape = (1, cfg.dit.num_codebooks, num_tokens)
             sampled = sample(
                 self.sampler, score_fn, shape, cfg.dit.cardinality, steps=self.steps, generator=generator,

@@ -276,7 +276,12 @@ def train_stage3(run: StageRun) -> dict[str, Any]:
     if run.init_dit is not None:
         init_from(dit, run.init_dit)
 
+    from .condition_dropout import drop_conditions
+
+    drop_all, flatten_emo = run.train_cfg.dit_drop_conditions, run.train_cfg.dit_flatten_emo
+
     def step(model: nn.Module, batch: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
+        batch = drop_conditions(batch, drop_all, flatten_emo)  # validation sees every condition
         return diffusion_step_loss(model, batch, cardinality), {}
 
     eval_fn = (
