@@ -6,6 +6,7 @@ reason in the log instead of failing later on the first frame.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 
 from imagintalk.errors import InputError
@@ -27,6 +28,7 @@ class NodeParams:
     model_dir: str = ""  # "" = the shipped models/imagintalk
     device: str = "cpu"  # cpu, cuda, cuda:N or auto
     steps: int = 64  # diffusion sampler steps: fewer = faster, rougher speech
+    guidance: float = -1.0  # classifier-free guidance weight; < 0 = the model's; 0 = off (half the sampling time)
     seed: int = 0
     vad_start_motion: float = 0.05  # mouth activity that opens an utterance
     vad_stop_motion: float = 0.03  # ... below which it may close (hysteresis)
@@ -71,6 +73,8 @@ class NodeParams:
                 raise InputError(f"parameter {name} must be positive, got {getattr(self, name)}")
         if self.seed < 0:
             raise InputError(f"parameter seed must be non-negative, got {self.seed}")
+        if not math.isfinite(self.guidance):
+            raise InputError(f"parameter guidance must be a finite number, got {self.guidance}")
         if not self.image_topic:
             raise InputError("parameter image_topic is empty")
         self.vad().check()
@@ -80,6 +84,10 @@ class NodeParams:
                 f"({self.max_utterance_s + self.vad_hangover_s})"
             )
         return self
+
+    def model_guidance(self) -> float | None:
+        """The guidance weight for the Pipeline: None = the model's own (``sampling.guidance``)."""
+        return None if self.guidance < 0 else float(self.guidance)
 
 
 def declare(node, **defaults: object) -> None:
