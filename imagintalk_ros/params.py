@@ -28,7 +28,7 @@ class NodeParams:
     model_dir: str = ""  # "" = the shipped models/imagintalk
     device: str = "cpu"  # cpu, cuda, cuda:N or auto
     steps: int = 64  # diffusion sampler steps: fewer = faster, rougher speech
-    guidance: float = -1.0  # classifier-free guidance weight; < 0 = the model's; 0 = off (half the sampling time)
+    guidance: float = -1.0  # classifier-free guidance weight: < 0 = the model's, 0 = off (faster)
     seed: int = 0
     vad_start_motion: float = 0.05  # mouth activity that opens an utterance
     vad_stop_motion: float = 0.03  # ... below which it may close (hysteresis)
