@@ -35,8 +35,8 @@ STYLE_STEPS=${STYLE_STEPS:-}
 DIT_STEPS=${DIT_STEPS:-}
 DIT_ALL_STEPS=${DIT_ALL_STEPS:-2400}  # stage 3's first phase, over all 12 codec levels
 TUNE_CLIPS=${TUNE_CLIPS:-30}        # val clips that choose the sampling temperature and guidance
-TUNE_TEMPERATURES=${TUNE_TEMPERATURES:-0.7 0.5 0.3}
-TUNE_GUIDANCE=${TUNE_GUIDANCE:-0 1 2}  # classifier-free guidance weights tried (0 = off)
+TUNE_TEMPERATURES=${TUNE_TEMPERATURES:-1 0.7 0.5 0.3}
+TUNE_GUIDANCE=${TUNE_GUIDANCE:-0}   # guidance weights tried (0 = off; > 0 needs train.dit_drop_conditions)
 MLM_TEXT=${MLM_TEXT:-}              # extra text-only unit sequences for the MLM
 SPEAKERS=${SPEAKERS:-120}           # SynthTalk speaker pool (more voices: a better face -> voice map)
 TEST_SPEAKERS=${TEST_SPEAKERS:-16}  # ... of which the test split owns the last ones

@@ -143,6 +143,18 @@ def test_open_vocabulary_asr_on_real_speech(judges) -> None:
     ) is judges.recognizer("open")
 
 
+def test_a_clip_is_recognised_the_same_whatever_was_decoded_before(audio) -> None:
+    recognizer = Recognizer("grammar")  # a fresh decoder: nothing decoded yet
+    first = recognizer.transcribe(audio["grid"], SR)
+    state = recognizer.decoder.get_cmn(False)  # the cepstral mean the clip left behind
+    for other in ("long_a", "long_a_f4", "long_b"):
+        recognizer.transcribe(audio[other], SR)
+    assert recognizer.decoder.get_cmn(False) != state  # other clips move the mean ...
+    assert recognizer.transcribe(audio["grid"], SR) == first  # ... but not this clip's words
+    assert recognizer.decoder.get_cmn(False) == state
+    assert word_error_rate(GRID_TEXT, first) == 0.0
+
+
 def test_nearest_prosody_classifier_leaves_one_out() -> None:
     refs = {
         "a": (np.array([0.0, 0.0]), "sad", None),
