@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 from imagintalk.errors import InputError
 from imagintalk.synth.grid import VOCABULARY
@@ -162,6 +163,24 @@ def test_align_transcript_on_real_speech() -> None:
     assert {"p", "er", "l", "v", "d", "g", "r", "iy"} <= set(runs)  # "superlative degree"
     with pytest.raises(InputError):
         align_transcript(wav, sr, "  ,.  ")
+
+
+@needs_espeak
+def test_a_clip_aligns_the_same_whatever_was_aligned_before(tmp_path: Path) -> None:
+    from imagintalk.units.align import _aligner
+
+    wav, sr = arctic_wav()
+    text = "And you always want to see it in the superlative degree."
+    first = align_transcript(wav, sr, text)
+    decoder, _ = _aligner(0)
+    state = decoder.get_cmn(False)  # the cepstral mean this clip left behind
+    other = tmp_path / "other.wav"
+    subprocess.run([ESPEAK, "-v", "en-us+f4", "-w", str(other), "bin blue at f two now"], check=True)
+    other_wav, other_sr = sf.read(other)
+    align_transcript(other_wav, other_sr, "bin blue at f two now")
+    assert decoder.get_cmn(False) != state  # another clip moves the mean ...
+    assert align_transcript(wav, sr, text) == first  # ... but not this clip's alignment
+    assert decoder.get_cmn(False) == state
 
 
 def test_units_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -18,13 +18,21 @@ BEAMS = ({}, {"beam": 1e-80, "wbeam": 1e-60, "pbeam": 1e-80})
 
 
 @functools.lru_cache(maxsize=len(BEAMS))
-def _aligner(attempt: int):
-    # bestpath off: the alignment pass wants the full Viterbi search
-    return make_decoder(bestpath=False, **BEAMS[attempt])
+def _aligner(attempt: int) -> tuple[object, str]:
+    """-> (decoder, its initial cepstral mean). bestpath off: alignment wants the full Viterbi search."""
+    decoder = make_decoder(bestpath=False, **BEAMS[attempt])
+    return decoder, decoder.get_cmn(False)
 
 
-def _align_once(decoder, pcm: bytes, words: list[str]):
-    """Word pass, then the phone / state pass: -> pocketsphinx Alignment (raises RuntimeError)."""
+def _align_once(aligner: tuple[object, str], pcm: bytes, words: list[str]):
+    """Word pass, then the phone / state pass: -> pocketsphinx Alignment (raises RuntimeError).
+
+    Both passes start from the decoder's initial cepstral mean, which pocketsphinx would
+    otherwise carry over from the previous clip: a clip's alignment depends on that clip only,
+    not on which clips a prepare worker aligned before it.
+    """
+    decoder, initial_cmn = aligner
+    decoder.set_cmn(initial_cmn)
     ensure_words(decoder, words)
     decoder.set_align_text(" ".join(words))
     for second_pass in (False, True):
