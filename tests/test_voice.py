@@ -70,9 +70,9 @@ def test_reference_voice_and_expressiveness_change_the_speech_not_its_length(env
     seen: list[torch.Tensor] = []
     score_fn = face.bundle.dit.score_fn
 
-    def recording_score_fn(c_lip, c_id, c_emo, *rest):
+    def recording_score_fn(c_lip, c_id, c_emo, *rest, **options):
         seen.append(c_emo.clone())
-        return score_fn(c_lip, c_id, c_emo, *rest)
+        return score_fn(c_lip, c_id, c_emo, *rest, **options)
 
     face.bundle.dit.score_fn = recording_score_fn
     face.speak_track(env["track"])
