@@ -27,9 +27,10 @@ def _aligner(attempt: int) -> tuple[object, str]:
 def _align_once(aligner: tuple[object, str], pcm: bytes, words: list[str]):
     """Word pass, then the phone / state pass: -> pocketsphinx Alignment (raises RuntimeError).
 
-    Both passes start from the decoder's initial cepstral mean, which pocketsphinx would
-    otherwise carry over from the previous clip: a clip's alignment depends on that clip only,
-    not on which clips a prepare worker aligned before it.
+    The word pass starts from the decoder's initial cepstral mean (pocketsphinx would otherwise
+    carry the previous clip's over) and the phone pass from the mean the word pass adapted to
+    this clip: a clip's alignment depends on that clip only, not on which clips a prepare
+    worker aligned before it.
     """
     decoder, initial_cmn = aligner
     decoder.set_cmn(initial_cmn)
