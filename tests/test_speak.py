@@ -72,6 +72,18 @@ def test_bad_options_are_one_line_errors(env) -> None:
         args = parse([str(env["clip"]), "-o", str(root / "y.wav"), "--model", str(env["model"]), *extra])
         with pytest.raises(ImaginTalkError):
             args.func(args)
+    args = parse([str(env["clip"]), "-o", str(root / "speech"), "--model", str(env["model"])])
+    with pytest.raises(ImaginTalkError, match="names a .wav file or an existing folder"):
+        args.func(args)  # no extension: refused before any work, nothing written
+    assert not (root / "speech").exists()
+
+
+def test_one_video_into_an_existing_folder_takes_its_name(env) -> None:
+    folder = env["root"] / "one"
+    folder.mkdir()
+    args = parse([str(env["clip"]), "-o", str(folder), "--model", str(env["model"]), "--steps", "2"])
+    assert args.func(args) == 0
+    assert sf.info(folder / f"{env['clip'].stem}.wav").frames > 0
 
 
 def test_several_videos_go_to_a_folder_and_a_bad_one_loses_nothing(env, capsys) -> None:

@@ -15,7 +15,10 @@ def register(subparsers) -> None:
     )
     parser.add_argument("video", nargs="+", help="input video(s) (any size, frame rate and length)")
     parser.add_argument(
-        "-o", "--out", required=True, help="output wav; with several videos, a folder for <name>.wav files"
+        "-o",
+        "--out",
+        required=True,
+        help="output wav, or a folder for <name>.wav (a folder with several videos)",
     )
     parser.add_argument("--model", help="model directory (default: the shipped models/imagintalk)")
     parser.add_argument("--steps", type=int, default=64, help="sampler steps (default: 64)")
@@ -90,6 +93,11 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if several and out.suffix.lower() == ".wav":
         raise InputError(f"with {len(args.video)} videos, -o names a folder, not {out}")
+    if not several and out.is_dir():
+        out = out / f"{Path(args.video[0]).stem}.wav"  # an existing folder takes <name>.wav
+    elif not several and out.suffix.lower() != ".wav":
+        # checked before the model loads: soundfile would only fail after the speech is made
+        raise InputError(f"-o names a .wav file or an existing folder, not {out}")
     # the model loads once for every video
     pipeline = Pipeline.from_dir(
         args.model, device=args.device, steps=args.steps, sampler=args.sampler, tau=args.tau, seed=args.seed,
