@@ -157,6 +157,7 @@ def test_sampling_tuning_writes_the_winner(env, tmp_path, capsys) -> None:
     chosen = (sampling["temperature"], sampling["guidance"])
     assert chosen[0] in (1.0, 0.4) and chosen[1] in (0.0, 1.5)
     assert tune_sampling.setting_name(*chosen) in printed.split("best on")[1]
+    assert printed.count("(paired s.e., 2 clips)") == 3  # every other setting against the winner
     pipe = Pipeline.from_dir(model_dir)
     assert (pipe.temperature, pipe.guidance) == chosen
     assert len(list((tmp_path / "t" / "T=0.4_w=1.5").glob("*.wav"))) == 2
@@ -179,6 +180,19 @@ def test_sampling_pick_prefers_low_wer_then_speaker_similarity() -> None:
     assert best([(0.5, 0.7), (0.5, 0.8), (0.4, 0.6)]) == (0.5, 1.0)
     assert best([(0.5, 0.7), (0.5, 0.8), (0.9, 0.9)]) == (0.5, 0.0)  # a tie goes to the speaker
     assert best([(None, 0.7), (0.9, None), (None, 0.9)]) == (0.5, 0.0)
+
+
+def test_sampling_paired_differences_against_the_winner() -> None:
+    from imagintalk.eval.tune_sampling import paired_differences
+
+    def clips(values):  # grammar WER per clip id; None = not scored
+        return {f"c{i}": {"wer_grammar": {"value": v, "reason": ""}} for i, v in enumerate(values)}
+
+    scored = {"best": clips([0.2, 0.4, 0.0, 0.5]), "other": clips([0.4, 0.5, 0.3, None])}
+    mean, se, n = paired_differences(scored, "best", ["other"])["other"]
+    diffs = np.array([0.2, 0.1, 0.3])  # only the clips both scored
+    assert n == 3 and mean == pytest.approx(diffs.mean())
+    assert se == pytest.approx(diffs.std(ddof=1) / np.sqrt(3))
 
 
 def test_same_seed_same_wav_other_seed_other_wav(env) -> None:

@@ -5,7 +5,9 @@
 
 Each (temperature, guidance) pair speaks the first N clips of DATA_DIR (their videos, through
 the whole Pipeline) and is scored with the evaluation harness (grammar WER, STOI, speaker
-similarity). The lowest grammar WER wins, ties going to the higher speaker similarity.
+similarity). The lowest grammar WER wins, ties going to the higher speaker similarity; each
+other setting's paired WER difference to the winner (mean ± standard error) says whether the
+choice is more than noise.
 ``--write`` stores the winner as ``sampling.temperature`` and ``sampling.guidance`` in the
 model's config.json: ``imagintalk speak``, the ROS node and the app then sample with them unless
 told otherwise (``--temperature``, ``--guidance``). Guidance needs a DiT trained with condition
@@ -52,6 +54,29 @@ def pick(summary: dict[str, dict[str, Any]], names: dict[str, Setting]) -> Setti
         return (mean(name, "wer_grammar", float("inf")), -mean(name, "spk_sim", float("-inf")))
 
     return names[min(names, key=key)]
+
+
+def paired_differences(
+    clips: dict[str, dict[str, dict[str, Any]]], best: str, others: list[str], metric: str = "wer_grammar"
+) -> dict[str, tuple[float, float, int]]:
+    """Per other setting: mean and standard error of (other - best) over the clips both could be
+    scored on, and their count. Paired, because clips differ far more than settings do: a
+    difference within ~2 standard errors is noise, not a better setting."""
+    import math
+
+    out = {}
+    for name in others:
+        diffs = []
+        for clip, scores in clips[best].items():
+            a = scores.get(metric, {}).get("value")
+            b = clips[name].get(clip, {}).get(metric, {}).get("value")
+            if a is not None and b is not None:
+                diffs.append(b - a)
+        n = len(diffs)
+        mean = sum(diffs) / n if n else float("nan")
+        var = sum((d - mean) ** 2 for d in diffs) / (n - 1) if n > 1 else float("nan")
+        out[name] = (mean, math.sqrt(var / n) if n > 1 else float("nan"), n)
+    return out
 
 
 def write_sampling(model_dir: Path, setting: Setting, tuned_on: str) -> None:
@@ -113,7 +138,12 @@ def run(args: argparse.Namespace) -> int:
     results = evaluate(args.data, systems, None, out / "eval", metrics=METRICS, limit=args.limit)
     print(results["markdown"])
     best = pick(results["summary"], names)
-    print(f"best on {len(entries)} clips of {args.data}: {setting_name(*best)} (guidance {best[1]:g})")
+    best_name = setting_name(*best)
+    print(f"best on {len(entries)} clips of {args.data}: {best_name} (guidance {best[1]:g})")
+    others = [n for n in names if n != best_name]
+    for name, (mean, se, n) in paired_differences(results["clips"], best_name, others).items():
+        verdict = "within noise" if not mean > 2 * se else "worse"
+        print(f"  {name}: grammar WER {mean:+.3f} ± {se:.3f} (paired s.e., {n} clips): {verdict}")
     if args.write:
         write_sampling(args.model, best, f"{args.data} ({len(entries)} clips, {args.steps} steps)")
         print(f"wrote sampling.temperature = {best[0]:g}, sampling.guidance = {best[1]:g} to "
