@@ -12,7 +12,8 @@
 # stage 3 and its single-adaLN ablation (the same stage-3 runs with dit.dual_adaln=false in
 # $OUT/single_adaln). The sampling temperature and guidance weight are chosen on val clips. The test clips are then
 # spoken by the full model and the ablations (no MLM refinement, single adaLN, lips hidden) and
-# scored with the ground truth and the codec round trip in one table: $OUT/eval/results.md.
+# scored with the ground truth and the codec round trip in one table: $OUT/eval/results.md, with
+# every row's clip-by-clip difference to the full model (does each ablation measurably lose?).
 #
 # Unset step counts keep the synth preset's (imagintalk/train/config.py). EXTRA_SET holds
 # further config overrides ("train.lip.batch_size=4 seed=1"), passed as --set to every command.
@@ -192,6 +193,6 @@ fi
 
 # 6. score them against the ground truth and the codec round trip
 log "eval"
-"$IT" eval "$DATA/test" "${systems[@]}" --limit "$SPEAK_CLIPS" --out "$OUT/eval" --preset "$PRESET" \
-    "${SETS[@]}"
+"$IT" eval "$DATA/test" "${systems[@]}" --paired-to imagintalk --limit "$SPEAK_CLIPS" --out "$OUT/eval" \
+    --preset "$PRESET" "${SETS[@]}"
 log "done: $MODEL, table in $OUT/eval/results.md"

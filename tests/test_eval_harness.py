@@ -53,7 +53,9 @@ def test_evaluate_end_to_end(corpus, tmp_path: Path) -> None:
     root, system = corpus
     codec = build_codec(CodecConfig(name="dac"))  # random weights: real plumbing, noise output
     out = tmp_path / "eval"
-    results = evaluate(root / "manifest.jsonl", {"noisy": system}, codec, out, spectrograms=True)
+    results = evaluate(
+        root / "manifest.jsonl", {"noisy": system}, codec, out, spectrograms=True, paired_to=GROUND_TRUTH
+    )
 
     assert (out / "results.json").is_file() and (out / "results.md").is_file()
     saved = json.loads((out / "results.json").read_text())
@@ -74,6 +76,14 @@ def test_evaluate_end_to_end(corpus, tmp_path: Path) -> None:
     assert "| system | wer_grammar ↓ |" in md and "stoi ↑" in md and "| noisy |" in md
     assert "noisy: 1 of 3 clips missing" in md and results["markdown"] in md
     assert saved["timing"]["per_clip_s"] > 0
+    paired = saved["paired"]
+    assert paired["reference"] == GROUND_TRUTH and list(paired["systems"]) == [CODEC_ROUND_TRIP, "noisy"]
+    noisy_stoi = paired["systems"]["noisy"]["stoi"]
+    assert noisy_stoi["num_paired"] == 2  # the missing clip pairs with nothing
+    values = [saved["clips"]["noisy"][c]["stoi"]["value"] - 1.0 for c in ("test_00000", "test_00001")]
+    assert noisy_stoi["mean"] == pytest.approx(np.mean(values), abs=1e-3)
+    assert paired["systems"][CODEC_ROUND_TRIP]["pesq"]["verdict"] == "worse"  # random codec weights
+    assert "Paired against ground truth" in md and "| noisy | " in md.split("Paired against")[1]
 
 
 def test_eval_cli(corpus, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -88,6 +98,8 @@ def test_eval_cli(corpus, tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert json.loads((out / "results.json").read_text())["num_clips"] == 2
     assert main([*argv, "--metrics", "nope"]) == 2
     assert "unknown metric" in capsys.readouterr().err
+    assert main([*argv, "--metrics", "stoi", "--paired-to", "nope"]) == 2
+    assert "--paired-to 'nope' is not one of the systems: ground truth, noisy" in capsys.readouterr().err
     assert main(["eval", str(root), "--system", "noslash", "--no-codec"]) == 2
     assert main(["eval", str(root), "--system", f"x={tmp_path / 'absent'}", "--no-codec"]) == 2
     assert main(["eval", str(tmp_path / "nothing"), "--no-codec"]) == 2
@@ -112,3 +124,27 @@ def test_unreadable_and_silent_outputs_are_counted(corpus, tmp_path: Path) -> No
         summary["metrics"]["pesq"]["num_undefined"] == 1 and summary["metrics"]["vuv_error"]["num_valid"] == 1
     )
     assert list(results["summary"]) == [GROUND_TRUTH, "broken"]  # no codec: no round-trip row
+
+
+def test_paired_verdicts_follow_each_metric_direction() -> None:
+    from imagintalk.eval.report import paired_summary, verdict
+
+    def system(wer, stoi):
+        return {
+            f"c{i}": {"wer_grammar": {"value": w, "reason": ""}, "stoi": {"value": s, "reason": ""}}
+            for i, (w, s) in enumerate(zip(wer, stoi, strict=True))
+        }
+
+    clips = {
+        "ref": system([0.5, 0.4, 0.6, 0.5], [0.6, 0.6, 0.6, 0.6]),
+        "good": system([0.3, 0.2, 0.4, 0.35], [0.7, 0.72, 0.69, 0.71]),  # lower WER, higher STOI
+        "noise": system([0.7, 0.2, 0.8, 0.3], [0.6, 0.61, 0.59, 0.6]),
+    }
+    paired = paired_summary(clips, "ref", ["wer_grammar", "stoi"])["systems"]
+    assert paired["good"]["wer_grammar"]["verdict"] == "better"  # lower is better
+    assert paired["good"]["stoi"]["verdict"] == "better"  # higher is better
+    assert paired["noise"]["wer_grammar"]["verdict"] == "within noise"
+    assert paired["good"]["wer_grammar"]["mean"] == pytest.approx(-0.1875)
+    assert verdict(0.2, 0.05, higher_is_better=False) == "worse"
+    assert verdict(0.2, 0.05, higher_is_better=True) == "better"
+    assert verdict(0.2, float("nan"), higher_is_better=True) == "n/a"

@@ -183,7 +183,7 @@ def test_sampling_pick_prefers_low_wer_then_speaker_similarity() -> None:
 
 
 def test_sampling_paired_differences_against_the_winner() -> None:
-    from imagintalk.eval.tune_sampling import paired_differences
+    from imagintalk.eval.report import paired_differences
 
     def clips(values):  # grammar WER per clip id; None = not scored
         return {f"c{i}": {"wer_grammar": {"value": v, "reason": ""}} for i, v in enumerate(values)}

@@ -32,6 +32,12 @@ def register(subparsers) -> None:
     parser.add_argument("--spectrograms", action="store_true", help="write a spectrogram PNG per clip")
     parser.add_argument("--limit", type=int, help="evaluate only the first N clips")
     parser.add_argument("--metrics", help="comma-separated subset of metrics (default: all)")
+    parser.add_argument(
+        "--paired-to",
+        metavar="NAME",
+        help="compare every other system with NAME clip by clip (mean ± standard error of the "
+        "difference, and whether it is beyond noise); NAME may be 'ground truth'",
+    )
     add_config_args(parser)
     parser.set_defaults(func=run)
 
@@ -66,7 +72,9 @@ def run(args: argparse.Namespace) -> int:
         codec = build_codec(cfg.codec)
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else cfg.eval.metrics
     out_dir = args.out or Path(args.data) / "eval"
-    results = evaluate(args.data, systems, codec, out_dir, metrics, args.spectrograms, args.limit)
+    results = evaluate(
+        args.data, systems, codec, out_dir, metrics, args.spectrograms, args.limit, args.paired_to
+    )
     print(results["markdown"])
     print(f"wrote {out_dir / 'results.json'} and {out_dir / 'results.md'}")
     return 0

@@ -24,7 +24,7 @@ from .judges import Judges
 from .manifest import manifest_path, read_manifest
 from .metrics import CORPUS_METRICS, METRICS, resolve_metrics
 from .prosody import NearestProsodyClassifier, prosody_descriptors
-from .report import summarize, write_results
+from .report import paired_summary, summarize, write_results
 from .signal import Signal
 
 if TYPE_CHECKING:
@@ -84,8 +84,11 @@ def evaluate(
     metrics: list[str] | None = None,
     spectrograms: bool = False,
     limit: int | None = None,
+    paired_to: str | None = None,
 ) -> dict[str, Any]:
     """Score each system's ``<dir>/<id>.wav`` against the manifest; write results.json/.md.
+    ``paired_to`` names a system (or reference) the others are compared with clip by clip:
+    ``paired`` holds each one's mean ± standard error of the difference and a verdict.
 
     Returns the results dict: ``summary`` (system -> metric -> mean/std/counts),
     ``clips`` (system -> clip id -> per-metric value/reason, or ``missing``), ``metrics``
@@ -103,6 +106,8 @@ def evaluate(
         if not Path(folder).is_dir():
             raise InputError(f"system {name!r}: {folder} is not a directory")
     system_names = [GROUND_TRUTH] + ([CODEC_ROUND_TRIP] if codec is not None else []) + list(systems)
+    if paired_to is not None and paired_to not in system_names:
+        raise InputError(f"--paired-to {paired_to!r} is not one of the systems: {', '.join(system_names)}")
     out_dir = Path(out_dir)
     judges, timer = Judges(), _Timer()
     clips: dict[str, dict[str, dict]] = {s: {} for s in system_names}
@@ -160,6 +165,7 @@ def evaluate(
         },
         "summary": {s: summarize(clips[s], names) for s in system_names},
         "clips": clips,
+        "paired": paired_summary(clips, paired_to, names) if paired_to is not None else None,
         "timing": {
             "total_s": elapsed,
             "per_clip_s": elapsed / max(len(entries), 1),

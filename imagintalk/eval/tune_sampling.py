@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ImaginTalkError, InputError
+from .report import paired_differences, verdict
 
 METRICS = ["wer_grammar", "stoi", "spk_sim"]
 Setting = tuple[float, float]  # (temperature, guidance)
@@ -54,29 +55,6 @@ def pick(summary: dict[str, dict[str, Any]], names: dict[str, Setting]) -> Setti
         return (mean(name, "wer_grammar", float("inf")), -mean(name, "spk_sim", float("-inf")))
 
     return names[min(names, key=key)]
-
-
-def paired_differences(
-    clips: dict[str, dict[str, dict[str, Any]]], best: str, others: list[str], metric: str = "wer_grammar"
-) -> dict[str, tuple[float, float, int]]:
-    """Per other setting: mean and standard error of (other - best) over the clips both could be
-    scored on, and their count. Paired, because clips differ far more than settings do: a
-    difference within ~2 standard errors is noise, not a better setting."""
-    import math
-
-    out = {}
-    for name in others:
-        diffs = []
-        for clip, scores in clips[best].items():
-            a = scores.get(metric, {}).get("value")
-            b = clips[name].get(clip, {}).get(metric, {}).get("value")
-            if a is not None and b is not None:
-                diffs.append(b - a)
-        n = len(diffs)
-        mean = sum(diffs) / n if n else float("nan")
-        var = sum((d - mean) ** 2 for d in diffs) / (n - 1) if n > 1 else float("nan")
-        out[name] = (mean, math.sqrt(var / n) if n > 1 else float("nan"), n)
-    return out
 
 
 def write_sampling(model_dir: Path, setting: Setting, tuned_on: str) -> None:
@@ -142,8 +120,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"best on {len(entries)} clips of {args.data}: {best_name} (guidance {best[1]:g})")
     others = [n for n in names if n != best_name]
     for name, (mean, se, n) in paired_differences(results["clips"], best_name, others).items():
-        verdict = "within noise" if not mean > 2 * se else "worse"
-        print(f"  {name}: grammar WER {mean:+.3f} ± {se:.3f} (paired s.e., {n} clips): {verdict}")
+        word = verdict(mean, se, higher_is_better=False)
+        print(f"  {name}: grammar WER {mean:+.3f} ± {se:.3f} (paired s.e., {n} clips): {word}")
     if args.write:
         write_sampling(args.model, best, f"{args.data} ({len(entries)} clips, {args.steps} steps)")
         print(f"wrote sampling.temperature = {best[0]:g}, sampling.guidance = {best[1]:g} to "
