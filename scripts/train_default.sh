@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The reproducible recipe for the default ImaginTalk model (synth preset, CPU):
-#   SynthTalk train / val / test corpora -> prepare -> train stages 1, 2, 3
-#   -> speak the first SPEAK_CLIPS test clips -> eval with --system.
+#   SynthTalk train / val / test corpora (+ a larger train_more corpus for stage 3's last phase)
+#   -> prepare -> train stages 1, 2, 3 -> speak the first SPEAK_CLIPS test clips -> eval.
 # Idempotent: a corpus with a manifest is kept, prepare skips finished clips, a trained stage
 # (its weights + val_metrics.json present) is skipped, an interrupted one resumes (--resume),
 # a spoken wav is kept. Everything is parameterised by environment variables:
 #
-#   TRAIN_CLIPS=240 VAL_CLIPS=24 TEST_CLIPS=16 LIP_STEPS=300 DIT_STEPS=400 bash scripts/train_default.sh
+#   TRAIN_CLIPS=240 MORE_CLIPS=480 VAL_CLIPS=24 TEST_CLIPS=16 LIP_STEPS=300 DIT_STEPS=400 \
+#       bash scripts/train_default.sh
 #
 # On 2 cores the independent jobs run side by side, one thread each: stages 1 and 2, then
 # stage 3 and its single-adaLN ablation (the same stage-3 runs with dit.dual_adaln=false in
@@ -26,6 +27,7 @@ DATA=${DATA:-data/default}          # corpora: $DATA/{train,val,test}
 MODEL=${MODEL:-runs/default/model}  # model dir (bundle)
 OUT=${OUT:-runs/default}            # spoken wavs, eval tables, logs
 TRAIN_CLIPS=${TRAIN_CLIPS:-1000}
+MORE_CLIPS=${MORE_CLIPS:-2000}      # stage 3's last phase trains on this many (0: no such phase)
 VAL_CLIPS=${VAL_CLIPS:-60}
 TEST_CLIPS=${TEST_CLIPS:-40}
 SEED=${SEED:-1}                     # corpus seeds: train SEED, val SEED+1, test SEED+2
@@ -35,6 +37,8 @@ MLM_STEPS=${MLM_STEPS:-}
 STYLE_STEPS=${STYLE_STEPS:-}
 DIT_STEPS=${DIT_STEPS:-}
 DIT_ALL_STEPS=${DIT_ALL_STEPS:-2400}  # stage 3's first phase, over all 12 codec levels
+DIT_MORE_STEPS=${DIT_MORE_STEPS:-4000}  # stage 3's last phase, on MORE_CLIPS clips
+DIT_MORE_LR=${DIT_MORE_LR:-1e-4}
 TUNE_CLIPS=${TUNE_CLIPS:-30}        # val clips that choose the sampling temperature and guidance
 TUNE_TEMPERATURES=${TUNE_TEMPERATURES:-1 0.7 0.5 0.3}
 TUNE_GUIDANCE=${TUNE_GUIDANCE:-0}   # guidance weights tried (0 = off; > 0 needs train.dit_drop_conditions)
@@ -75,11 +79,38 @@ for split_clips in "train $TRAIN_CLIPS" "val $VAL_CLIPS" "test $TEST_CLIPS"; do
     split_seed=$((split_seed + 1))
 done
 
+# the larger training corpus of stage 3's last phase: the same seed, so its first TRAIN_CLIPS
+# clips are the train split's (their features are linked in, not computed twice)
+MORE=$DATA/train_more
+if ((MORE_CLIPS > 0)); then
+    if [[ -f "$MORE/manifest.jsonl" ]] && (($(wc -l <"$MORE/manifest.jsonl") == MORE_CLIPS)); then
+        log "synth train_more: $MORE_CLIPS clips already there"
+    else
+        log "synth train_more: $MORE_CLIPS clips"
+        rm -rf "$MORE"
+        "$IT" synth --out "$MORE" --clips "$MORE_CLIPS" --seed "$SEED" --split train \
+            --workers "$WORKERS" --no-progress --preset "$PRESET" "${SETS[@]}"
+    fi
+fi
+
 # 2. training features (finished clips are skipped)
 for split in train val; do
     log "prepare $split"
     "$IT" prepare "$DATA/$split" --workers "$WORKERS" --no-progress --preset "$PRESET" "${SETS[@]}"
 done
+if ((MORE_CLIPS > 0)); then
+    mkdir -p "$MORE/features"
+    # the train split's features serve train_more only when its clips are the same (manifest lines)
+    if cmp -s <(head -n "$TRAIN_CLIPS" "$MORE/manifest.jsonl") "$DATA/train/manifest.jsonl"; then
+        for feature in "$DATA/train/features"/*; do
+            shared="$MORE/features/$(basename "$feature")"
+            [[ -e "$shared" ]] || ln "$feature" "$shared" 2>/dev/null || cp "$feature" "$shared"
+        done
+        rm -f "$MORE/features/prepare_report.json"
+    fi
+    log "prepare train_more"
+    "$IT" prepare "$MORE" --workers "$WORKERS" --no-progress --preset "$PRESET" "${SETS[@]}"
+fi
 
 # 3. the three stages; a finished stage is skipped, an interrupted one resumes
 stage_done() {  # model dir, stage number -> 0 when its weights and validation metrics exist
@@ -97,7 +128,7 @@ train_stage() {  # model dir, stage, log name, extra args... (skipped when done)
         return 0
     fi
     log "train $name"
-    "$IT" train --stage "$stage" --preset "$PRESET" --data "$DATA/train" --val-data "$DATA/val" \
+    "$IT" train --stage "$stage" --preset "$PRESET" --data "${STAGE_DATA:-$DATA/train}" --val-data "$DATA/val" \
         --out "$dir" --resume --no-progress "${SETS[@]}" "$@" >"$OUT/logs/$name.log" 2>&1 ||
         { log "$name failed: see $OUT/logs/$name.log"; return 1; }
     log "$name done"
@@ -114,9 +145,11 @@ stage1() { OMP_NUM_THREADS=2 train_stage "$MODEL" 1 stage1; }  # the longer one:
 stage2() { train_stage "$MODEL" 2 stage2; }
 run_pair stage1 stage2
 
-# Stage 3 runs in two phases: a DiT over all the codec's levels (DIT_ALL_STEPS), then the
-# shipped DiT over the coarse levels only (the preset's dit.num_codebooks, 4 of 12), started
-# from it (--init-dit). The single-adaLN ablation (dit.dual_adaln=false) gets the same two phases.
+# Stage 3 runs in three phases: a DiT over all the codec's levels (DIT_ALL_STEPS), then a DiT
+# over the coarse levels only (the preset's dit.num_codebooks, 4 of 12), started from it
+# (--init-dit), then (MORE_CLIPS > 0) the shipped DiT: the coarse one trained on at a lower rate
+# on the larger corpus (on 1000 clips alone the coarse DiT overfits: its val loss rises from
+# step 2000 on). The single-adaLN ablation (dit.dual_adaln=false) gets the same phases.
 derived_dir() {  # source model dir, new model dir, JSON of dit settings to change
     mkdir -p "$2"
     cp -u "$1"/{lip,mlm,style}.safetensors "$2"/
@@ -130,19 +163,33 @@ LEVELS=$(.venv/bin/python -c 'import json, sys
 print(json.load(open(sys.argv[1]))["codec"]["num_codebooks"])' "$MODEL/config.json")  # 12 for synth
 ALL_LEVELS=(--set "dit.num_codebooks=$LEVELS" --set "train.dit.steps=$DIT_ALL_STEPS"
     --set train.dit.eval_every=400 --set train.dit.ckpt_every=400)
+MORE_PHASE=(--set "train.dit.steps=$DIT_MORE_STEPS" --set "train.dit.lr=$DIT_MORE_LR"
+    --set train.dit.warmup_steps=100 --set train.dit.ckpt_every=1000 --set train.dit.eval_every=1000)
 ABLATION=$OUT/single_adaln  # global style only (frozen stages 1-2 copied)
+coarse_then_more() {  # final dir, log name, coarse-phase start, dit settings JSON, extra args...
+    local final=$1 name=$2 start=$3 settings=$4
+    shift 4
+    if ((MORE_CLIPS == 0)); then
+        train_stage "$final" 3 "$name" --amp "$DIT_AMP" --init-dit "$start" "$@"
+        return
+    fi
+    derived_dir "$MODEL" "$final.coarse" "$settings"
+    train_stage "$final.coarse" 3 "${name}_coarse" --amp "$DIT_AMP" --init-dit "$start" "$@" &&
+        STAGE_DATA=$MORE train_stage "$final" 3 "$name" --amp "$DIT_AMP" --init-dit "$final.coarse" \
+            "${MORE_PHASE[@]}" "$@"
+}
 stage3() {
     derived_dir "$MODEL" "$OUT/all_levels" "{\"num_codebooks\": $LEVELS}"
     train_stage "$OUT/all_levels" 3 stage3_all_levels --amp "$DIT_AMP" "${ALL_LEVELS[@]}" &&
-        train_stage "$MODEL" 3 stage3 --amp "$DIT_AMP" --init-dit "$OUT/all_levels"
+        coarse_then_more "$MODEL" stage3 "$OUT/all_levels" '{}'
 }
 stage3_single() {
     derived_dir "$MODEL" "$OUT/single_adaln_all_levels" "{\"num_codebooks\": $LEVELS, \"dual_adaln\": false}"
     derived_dir "$MODEL" "$ABLATION" '{"dual_adaln": false}'
     train_stage "$OUT/single_adaln_all_levels" 3 stage3_single_adaln_all_levels --amp "$DIT_AMP" \
         "${ALL_LEVELS[@]}" --set dit.dual_adaln=false &&
-        train_stage "$ABLATION" 3 stage3_single_adaln --amp "$DIT_AMP" --set dit.dual_adaln=false \
-            --init-dit "$OUT/single_adaln_all_levels"
+        coarse_then_more "$ABLATION" stage3_single_adaln "$OUT/single_adaln_all_levels" \
+            '{"dual_adaln": false}' --set dit.dual_adaln=false
 }
 if ((ABLATIONS)); then run_pair stage3 stage3_single; else stage3; fi
 
