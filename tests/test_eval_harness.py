@@ -124,27 +124,3 @@ def test_unreadable_and_silent_outputs_are_counted(corpus, tmp_path: Path) -> No
         summary["metrics"]["pesq"]["num_undefined"] == 1 and summary["metrics"]["vuv_error"]["num_valid"] == 1
     )
     assert list(results["summary"]) == [GROUND_TRUTH, "broken"]  # no codec: no round-trip row
-
-
-def test_paired_verdicts_follow_each_metric_direction() -> None:
-    from imagintalk.eval.report import paired_summary, verdict
-
-    def system(wer, stoi):
-        return {
-            f"c{i}": {"wer_grammar": {"value": w, "reason": ""}, "stoi": {"value": s, "reason": ""}}
-            for i, (w, s) in enumerate(zip(wer, stoi, strict=True))
-        }
-
-    clips = {
-        "ref": system([0.5, 0.4, 0.6, 0.5], [0.6, 0.6, 0.6, 0.6]),
-        "good": system([0.3, 0.2, 0.4, 0.35], [0.7, 0.72, 0.69, 0.71]),  # lower WER, higher STOI
-        "noise": system([0.7, 0.2, 0.8, 0.3], [0.6, 0.61, 0.59, 0.6]),
-    }
-    paired = paired_summary(clips, "ref", ["wer_grammar", "stoi"])["systems"]
-    assert paired["good"]["wer_grammar"]["verdict"] == "better"  # lower is better
-    assert paired["good"]["stoi"]["verdict"] == "better"  # higher is better
-    assert paired["noise"]["wer_grammar"]["verdict"] == "within noise"
-    assert paired["good"]["wer_grammar"]["mean"] == pytest.approx(-0.1875)
-    assert verdict(0.2, 0.05, higher_is_better=False) == "worse"
-    assert verdict(0.2, 0.05, higher_is_better=True) == "better"
-    assert verdict(0.2, float("nan"), higher_is_better=True) == "n/a"

@@ -182,19 +182,6 @@ def test_sampling_pick_prefers_low_wer_then_speaker_similarity() -> None:
     assert best([(None, 0.7), (0.9, None), (None, 0.9)]) == (0.5, 0.0)
 
 
-def test_sampling_paired_differences_against_the_winner() -> None:
-    from imagintalk.eval.report import paired_differences
-
-    def clips(values):  # grammar WER per clip id; None = not scored
-        return {f"c{i}": {"wer_grammar": {"value": v, "reason": ""}} for i, v in enumerate(values)}
-
-    scored = {"best": clips([0.2, 0.4, 0.0, 0.5]), "other": clips([0.4, 0.5, 0.3, None])}
-    mean, se, n = paired_differences(scored, "best", ["other"])["other"]
-    diffs = np.array([0.2, 0.1, 0.3])  # only the clips both scored
-    assert n == 3 and mean == pytest.approx(diffs.mean())
-    assert se == pytest.approx(diffs.std(ddof=1) / np.sqrt(3))
-
-
 def test_same_seed_same_wav_other_seed_other_wav(env) -> None:
     pipe = env["pipe"]
     track = process_video(env["clips"][1])
