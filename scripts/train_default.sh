@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The reproducible recipe for the default ImaginTalk model (synth preset, CPU):
-#   SynthTalk train / val / test corpora (+ a larger train_more corpus for stage 3's last phase)
+#   SynthTalk train / val / test corpora (+ larger train_N corpora for stage 3's last phases)
 #   -> prepare -> train stages 1, 2, 3 -> speak the first SPEAK_CLIPS test clips -> eval.
 # Idempotent: a corpus with a manifest is kept, prepare skips finished clips, a trained stage
 # (its weights + val_metrics.json present) is skipped, an interrupted one resumes (--resume),
 # a spoken wav is kept. Everything is parameterised by environment variables:
 #
-#   TRAIN_CLIPS=240 MORE_CLIPS=480 VAL_CLIPS=24 TEST_CLIPS=16 LIP_STEPS=300 DIT_STEPS=400 \
+#   TRAIN_CLIPS=240 MORE_CLIPS="480 960" VAL_CLIPS=24 TEST_CLIPS=16 LIP_STEPS=300 DIT_STEPS=400 \
 #       bash scripts/train_default.sh
 #
 # On 2 cores the independent jobs run side by side, one thread each: stages 1 and 2, then
@@ -27,7 +27,7 @@ DATA=${DATA:-data/default}          # corpora: $DATA/{train,val,test}
 MODEL=${MODEL:-runs/default/model}  # model dir (bundle)
 OUT=${OUT:-runs/default}            # spoken wavs, eval tables, logs
 TRAIN_CLIPS=${TRAIN_CLIPS:-1000}
-MORE_CLIPS=${MORE_CLIPS:-2000}      # stage 3's last phase trains on this many (0: no such phase)
+MORE_CLIPS=${MORE_CLIPS:-2000 4000}  # stage 3's last phases, one per corpus size, growing (0: none)
 VAL_CLIPS=${VAL_CLIPS:-60}
 TEST_CLIPS=${TEST_CLIPS:-40}
 SEED=${SEED:-1}                     # corpus seeds: train SEED, val SEED+1, test SEED+2
@@ -37,7 +37,7 @@ MLM_STEPS=${MLM_STEPS:-}
 STYLE_STEPS=${STYLE_STEPS:-}
 DIT_STEPS=${DIT_STEPS:-}
 DIT_ALL_STEPS=${DIT_ALL_STEPS:-2400}  # stage 3's first phase, over all 12 codec levels
-DIT_MORE_STEPS=${DIT_MORE_STEPS:-4000}  # stage 3's last phase, on MORE_CLIPS clips
+DIT_MORE_STEPS=${DIT_MORE_STEPS:-4000}  # each of stage 3's last phases, on MORE_CLIPS clips
 DIT_MORE_LR=${DIT_MORE_LR:-1e-4}
 TUNE_CLIPS=${TUNE_CLIPS:-30}        # val clips that choose the sampling temperature and guidance
 TUNE_TEMPERATURES=${TUNE_TEMPERATURES:-1 0.7 0.5 0.3}
@@ -79,38 +79,50 @@ for split_clips in "train $TRAIN_CLIPS" "val $VAL_CLIPS" "test $TEST_CLIPS"; do
     split_seed=$((split_seed + 1))
 done
 
-# the larger training corpus of stage 3's last phase: the same seed, so its first TRAIN_CLIPS
-# clips are the train split's (their features are linked in, not computed twice)
-MORE=$DATA/train_more
-if ((MORE_CLIPS > 0)); then
-    if [[ -f "$MORE/manifest.jsonl" ]] && (($(wc -l <"$MORE/manifest.jsonl") == MORE_CLIPS)); then
-        log "synth train_more: $MORE_CLIPS clips already there"
+# the larger training corpora of stage 3's last phases ($DATA/train_N for each N in MORE_CLIPS):
+# the same seed, so each one's first clips are the previous one's (their features are linked in,
+# not computed twice)
+read -ra MORE_SIZES <<<"$MORE_CLIPS"
+[[ "${MORE_SIZES[*]}" == "0" ]] && MORE_SIZES=()
+previous=$TRAIN_CLIPS
+for clips in "${MORE_SIZES[@]}"; do
+    if ((clips <= previous)); then
+        log "MORE_CLIPS must grow past TRAIN_CLIPS ($TRAIN_CLIPS), one size after another: got $MORE_CLIPS"
+        exit 2
+    fi
+    previous=$clips
+    more="$DATA/train_$clips"
+    if [[ -f "$more/manifest.jsonl" ]] && (($(wc -l <"$more/manifest.jsonl") == clips)); then
+        log "synth train_$clips: $clips clips already there"
     else
-        log "synth train_more: $MORE_CLIPS clips"
-        rm -rf "$MORE"
-        "$IT" synth --out "$MORE" --clips "$MORE_CLIPS" --seed "$SEED" --split train \
+        log "synth train_$clips: $clips clips"
+        rm -rf "$more"
+        "$IT" synth --out "$more" --clips "$clips" --seed "$SEED" --split train \
             --workers "$WORKERS" --no-progress --preset "$PRESET" "${SETS[@]}"
     fi
-fi
+done
 
 # 2. training features (finished clips are skipped)
 for split in train val; do
     log "prepare $split"
     "$IT" prepare "$DATA/$split" --workers "$WORKERS" --no-progress --preset "$PRESET" "${SETS[@]}"
 done
-if ((MORE_CLIPS > 0)); then
-    mkdir -p "$MORE/features"
-    # the train split's features serve train_more only when its clips are the same (manifest lines)
-    if cmp -s <(head -n "$TRAIN_CLIPS" "$MORE/manifest.jsonl") "$DATA/train/manifest.jsonl"; then
-        for feature in "$DATA/train/features"/*; do
-            shared="$MORE/features/$(basename "$feature")"
+smaller=$DATA/train
+for clips in "${MORE_SIZES[@]}"; do
+    more="$DATA/train_$clips"
+    mkdir -p "$more/features"
+    # the smaller corpus's features serve this one only when its clips are the same (manifest lines)
+    if cmp -s <(head -n "$(wc -l <"$smaller/manifest.jsonl")" "$more/manifest.jsonl") "$smaller/manifest.jsonl"; then
+        for feature in "$smaller/features"/*; do
+            shared="$more/features/$(basename "$feature")"
             [[ -e "$shared" ]] || ln "$feature" "$shared" 2>/dev/null || cp "$feature" "$shared"
         done
-        rm -f "$MORE/features/prepare_report.json"
+        rm -f "$more/features/prepare_report.json"
     fi
-    log "prepare train_more"
-    "$IT" prepare "$MORE" --workers "$WORKERS" --no-progress --preset "$PRESET" "${SETS[@]}"
-fi
+    log "prepare train_$clips"
+    "$IT" prepare "$more" --workers "$WORKERS" --no-progress --preset "$PRESET" "${SETS[@]}"
+    smaller=$more
+done
 
 # 3. the three stages; a finished stage is skipped, an interrupted one resumes
 stage_done() {  # model dir, stage number -> 0 when its weights and validation metrics exist
@@ -145,11 +157,12 @@ stage1() { OMP_NUM_THREADS=2 train_stage "$MODEL" 1 stage1; }  # the longer one:
 stage2() { train_stage "$MODEL" 2 stage2; }
 run_pair stage1 stage2
 
-# Stage 3 runs in three phases: a DiT over all the codec's levels (DIT_ALL_STEPS), then a DiT
-# over the coarse levels only (the preset's dit.num_codebooks, 4 of 12), started from it
-# (--init-dit), then (MORE_CLIPS > 0) the shipped DiT: the coarse one trained on at a lower rate
-# on the larger corpus (on 1000 clips alone the coarse DiT overfits: its val loss rises from
-# step 2000 on). The single-adaLN ablation (dit.dual_adaln=false) gets the same phases.
+# Stage 3 runs in phases: a DiT over all the codec's levels (DIT_ALL_STEPS), then a DiT over
+# the coarse levels only (the preset's dit.num_codebooks, 4 of 12), started from it
+# (--init-dit), then one phase per MORE_CLIPS size: the previous phase's DiT trained on at a
+# lower rate on the larger corpus (on 1000 clips alone the coarse DiT overfits: its val loss
+# rises from step 2000 on). The last phase is the shipped DiT. The single-adaLN ablation
+# (dit.dual_adaln=false) gets the same phases.
 derived_dir() {  # source model dir, new model dir, JSON of dit settings to change
     mkdir -p "$2"
     cp -u "$1"/{lip,mlm,style}.safetensors "$2"/
@@ -169,14 +182,20 @@ ABLATION=$OUT/single_adaln  # global style only (frozen stages 1-2 copied)
 coarse_then_more() {  # final dir, log name, coarse-phase start, dit settings JSON, extra args...
     local final=$1 name=$2 start=$3 settings=$4
     shift 4
-    if ((MORE_CLIPS == 0)); then
+    if ((${#MORE_SIZES[@]} == 0)); then
         train_stage "$final" 3 "$name" --amp "$DIT_AMP" --init-dit "$start" "$@"
         return
     fi
     derived_dir "$MODEL" "$final.coarse" "$settings"
-    train_stage "$final.coarse" 3 "${name}_coarse" --amp "$DIT_AMP" --init-dit "$start" "$@" &&
-        STAGE_DATA=$MORE train_stage "$final" 3 "$name" --amp "$DIT_AMP" --init-dit "$final.coarse" \
-            "${MORE_PHASE[@]}" "$@"
+    train_stage "$final.coarse" 3 "${name}_coarse" --amp "$DIT_AMP" --init-dit "$start" "$@" || return 1
+    local previous=$final.coarse dir last=${MORE_SIZES[-1]} clips
+    for clips in "${MORE_SIZES[@]}"; do
+        if ((clips == last)); then dir=$final; else dir=$final.more$clips; fi
+        [[ $dir == "$final" ]] || derived_dir "$MODEL" "$dir" "$settings"
+        STAGE_DATA=$DATA/train_$clips train_stage "$dir" 3 "${name}_more$clips" --amp "$DIT_AMP" \
+            --init-dit "$previous" "${MORE_PHASE[@]}" "$@" || return 1
+        previous=$dir
+    done
 }
 stage3() {
     derived_dir "$MODEL" "$OUT/all_levels" "{\"num_codebooks\": $LEVELS}"

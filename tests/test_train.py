@@ -130,6 +130,26 @@ def test_semantic_report_on_a_prepared_dir_sweeps_tau(trained, prepared, tmp_pat
     assert "| 1.00 |" in capsys.readouterr().out
 
 
+def test_style_report_matches_stage2_validation(trained, prepared, tmp_path, capsys) -> None:
+    from imagintalk.data.dataset import FeatureDataset
+    from imagintalk.eval.style import main as style_main
+    from imagintalk.eval.style import style_report
+
+    data_dir, _ = prepared
+    out = tmp_path / "style.json"
+    assert style_main([str(data_dir), "--model", str(trained), "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["clips"] == NUM_CLIPS
+    assert -1.0 <= report["speaker_cosine_min"] <= report["speaker_cosine"] <= 1.0
+    assert f"| {NUM_CLIPS} |" in capsys.readouterr().out
+    # stage 2 validated on the val clip through the same function: the same figure
+    bundle = load_bundle(trained)
+    val_clips = FeatureDataset(data_dir, "val", None, bundle.cfg.seed)
+    val = style_report(bundle.style, val_clips, bundle.cfg.style.use_face_encoder)
+    recorded = json.loads((trained / "runs" / "stage2" / "val_metrics.json").read_text())
+    assert val["clips"] == 1 and val["speaker_cosine"] == pytest.approx(recorded["speaker_cosine"], abs=1e-4)
+
+
 def test_stage3_caches_conditions_keyed_by_the_frozen_weights(trained) -> None:
     caches = sorted(p.name for p in (trained / "runs" / "stage3").glob("conditions_*.safetensors"))
     assert len(caches) == 2 and caches[0].startswith("conditions_train_")

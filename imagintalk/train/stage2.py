@@ -76,43 +76,15 @@ def make_step(use_face_encoder: bool):
     return step
 
 
-def _pearson(a: Tensor, b: Tensor) -> float:
-    if a.numel() < 2:
-        return float("nan")
-    a, b = a - a.mean(), b - b.mean()
-    return float((a * b).sum() / (a.norm() * b.norm()).clamp(min=1e-12))
-
-
 @torch.no_grad()
 def evaluate_style(run: StageRun, adapter: nn.Module) -> dict[str, float]:
     """Validation clips, whole: speaker cosine, emotion accuracy, voiced-token F0 correlation."""
-    from ..data.collate import collate
     from ..data.dataset import FeatureDataset
+    from ..eval.style import style_report
 
     assert run.val is not None
     dataset = FeatureDataset(run.val.data_dir, run.val.split, None, run.cfg.seed)
-    device = next(adapter.parameters()).device
-    use_face = run.cfg.style.use_face_encoder
-    cosines, hits, labelled, f0_pred, f0_true = [], 0, 0, [], []
-    count = min(len(dataset), run.train_cfg.val_max_clips)
-    for index in range(count):
-        batch = collate([dataset[index]])
-        inputs = {k: (None if v is None else v.to(device)) for k, v in style_inputs(batch, use_face).items()}
-        out = adapter(**inputs)
-        target = torch.nn.functional.normalize(batch["speaker_embedding"].to(device), dim=-1)
-        cosines.append(float((out["speaker"] * target).sum()))
-        if int(batch["emotion"][0]) >= 0:
-            labelled += 1
-            hits += int(out["emotion_logits"].argmax(-1)[0] == batch["emotion"][0].to(device))
-        voiced = batch["prosody"]["voiced"][0].to(device) > 0.5  # [2T]
-        f0_pred.append(out["log_f0"][0][voiced].float())
-        f0_true.append(batch["prosody"]["log_f0"][0].to(device)[voiced])
-    return {
-        "clips": float(count),
-        "speaker_cosine": sum(cosines) / max(len(cosines), 1),
-        "emotion_accuracy": hits / labelled if labelled else float("nan"),
-        "f0_correlation": _pearson(torch.cat(f0_pred), torch.cat(f0_true)) if f0_pred else float("nan"),
-    }
+    return style_report(adapter, dataset, run.cfg.style.use_face_encoder, run.train_cfg.val_max_clips)
 
 
 def train_stage2(run: StageRun) -> dict[str, Any]:
