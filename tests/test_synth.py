@@ -62,6 +62,29 @@ def test_speaker_table_is_fixed_rich_and_test_speakers_interpolate(cfg):
         speaker_params(cfg.num_speakers, cfg)
 
 
+def test_extra_training_speakers_leave_the_pool_and_the_other_splits_alone(cfg):
+    from dataclasses import replace
+
+    more = replace(cfg, extra_train_speakers=30)
+    pool = range(cfg.num_speakers)
+    assert [speaker_params(i, more) for i in pool] == [speaker_params(i, cfg) for i in pool]
+    assert speaker_ids("test", more) == speaker_ids("test", cfg)
+    assert speaker_ids("val", more) == speaker_ids("val", cfg)
+    extra = set(speaker_ids("train", more)) - set(speaker_ids("train", cfg))
+    assert extra == set(range(cfg.num_speakers, cfg.num_speakers + 30))
+    new_voices = [speaker_params(i, more) for i in sorted(extra)]
+    old_units = {tuple(s["unit"].values()) for s in (speaker_params(i, cfg) for i in pool)}
+    assert all(tuple(s["unit"].values()) not in old_units for s in new_voices)  # new identities
+    # a train corpus draws them; without extras the train pool is the pool's first part, as before
+    drawn = {sample_clip(11, "train", i, more)[0].speaker["index"] for i in range(200)}
+    assert drawn & extra
+    assert speaker_ids("train", cfg) == list(range(cfg.num_speakers - cfg.num_test_speakers))
+    with pytest.raises(InputError):
+        speaker_params(cfg.num_speakers + 30, more)
+    with pytest.raises(InputError, match="extra_train_speakers"):
+        speaker_ids("train", replace(cfg, extra_train_speakers=-1))
+
+
 def test_face_is_a_smooth_function_of_the_voice_parameters(cfg):
     a, b = speaker_params(0, cfg), speaker_params(0, cfg)
     b["unit"] = {**a["unit"], "tract_length": a["unit"]["tract_length"] + 1e-3}

@@ -12,6 +12,9 @@ class SynthConfig:
     image_size: int = 224  # rendered frames are image_size x image_size RGB
     num_speakers: int = 40  # speaker pool; the test split owns its own held-out part
     num_test_speakers: int = 8
+    # more voices for the train split only, after the pool (indices num_speakers...): the pool's
+    # speakers, and so the test voices and every corpus made without them, stay the same
+    extra_train_speakers: int = 0
     emotions: list[str] = field(default_factory=lambda: ["neutral", "happy", "sad", "angry"])
     noise_std: float = 3.0  # pixel noise (0..255 scale)
     lead_silence_s: float = 0.25  # silence before and after the sentence

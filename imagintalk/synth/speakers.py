@@ -7,7 +7,9 @@ pitch, pitch range, rate. Appearance-only dimensions: skin tone, hair colour. Th
 inner 80 % of the training speakers' range on every dimension, so an unseen test voice is
 an interpolation between training voices, never an extrapolation. The table depends on
 the config only (never on the corpus seed): train, val and test corpora made with
-different seeds still share the same identities.
+different seeds still share the same identities. ``extra_train_speakers`` appends more
+training-only identities (the Halton sequence continued past the pool, unsqueezed); they never
+change the pool's rows, so the test voices stay the same.
 """
 
 from __future__ import annotations
@@ -52,6 +54,11 @@ def _unit_table(num_speakers: int, num_test_speakers: int) -> np.ndarray:
     return table
 
 
+def _extra_row(index: int) -> np.ndarray:
+    """Unit-cube coordinates of training-only speaker ``index`` (>= the pool size)."""
+    return np.array([_halton(index + 1, p) for p in _PRIMES])
+
+
 def _lerp(bounds: tuple[float, float], t: float) -> float:
     return bounds[0] + (bounds[1] - bounds[0]) * float(t)
 
@@ -62,21 +69,33 @@ def check_pool(cfg: SynthConfig) -> None:
             f"speaker pool of {cfg.num_speakers} with {cfg.num_test_speakers} test speakers: "
             "need at least 1 test and 2 train/val speakers"
         )
+    if cfg.extra_train_speakers < 0:
+        raise InputError(f"extra_train_speakers must be >= 0, got {cfg.extra_train_speakers}")
 
 
 def speaker_ids(split: str, cfg: SynthConfig) -> list[int]:
-    """Indices of the speakers a split may use (test: the last num_test_speakers)."""
+    """Indices of the speakers a split may use (test: the last num_test_speakers of the pool;
+    train: the rest of the pool and the extra training speakers; val: the rest of the pool)."""
     check_pool(cfg)
     num_train = cfg.num_speakers - cfg.num_test_speakers
-    return list(range(num_train, cfg.num_speakers)) if split == "test" else list(range(num_train))
+    if split == "test":
+        return list(range(num_train, cfg.num_speakers))
+    extra = range(cfg.num_speakers, cfg.num_speakers + cfg.extra_train_speakers) if split == "train" else []
+    return [*range(num_train), *extra]
 
 
 def speaker_params(index: int, cfg: SynthConfig) -> dict[str, Any]:
     """The parameter vector of speaker ``index`` (voice and appearance), JSON-serialisable."""
     check_pool(cfg)
-    if not 0 <= index < cfg.num_speakers:
-        raise InputError(f"speaker index {index} outside the pool of {cfg.num_speakers}")
-    u = dict(zip(DIMENSIONS, _unit_table(cfg.num_speakers, cfg.num_test_speakers)[index]))
+    total = cfg.num_speakers + cfg.extra_train_speakers
+    if not 0 <= index < total:
+        raise InputError(f"speaker index {index} outside the pool of {total}")
+    row = (
+        _unit_table(cfg.num_speakers, cfg.num_test_speakers)[index]
+        if index < cfg.num_speakers
+        else _extra_row(index)
+    )
+    u = dict(zip(DIMENSIONS, row))
     female = u["gender"] >= 0.5
     variants = FEMALE_VARIANTS if female else MALE_VARIANTS
     # the variant coordinate is read within the gender half so both halves use every variant
