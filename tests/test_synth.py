@@ -171,3 +171,20 @@ def test_mouth_closes_on_bilabials_and_opens_on_open_vowels():
     # coarticulation: the trajectory is smooth, no jumps between neighbouring 10 ms steps
     dense = mouth_trajectory(timeline, np.arange(0, 0.9, 0.01))
     assert np.abs(np.diff(dense[:, 0])).max() < 0.35
+
+
+def test_a_process_can_speak_in_more_voices_than_espeak_lists():
+    # espeak-ng stops finding variants by name once it lists 349 voice files: only the recently
+    # used ones stay on disk, so the 400th distinct voice still speaks
+    from imagintalk.synth.espeak import speak_isolated
+    from imagintalk.synth.voices import MAX_VARIANT_FILES, private_data_dir, speaker_voice
+
+    names, step = set(), 0
+    while len(names) < 400:
+        variant = ("m1", "m3", "f2", "f4")[step % 4]
+        names.add(voice := speaker_voice(variant, 0.7 + 0.6 * (step % 997) / 997))
+        step += 1
+    assert len(list((private_data_dir() / "voices" / "!v").iterdir())) <= MAX_VARIANT_FILES
+    utterance = speak_isolated(private_data_dir().parent, "bin blue at f two now", voice, rate=160, pitch=50,
+                               pitch_range=50, volume=100)  # fmt: skip
+    assert len(utterance.samples) > 8000

@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections import OrderedDict
 from pathlib import Path
 
 from ..errors import DependencyError
@@ -28,6 +29,10 @@ SYSTEM_DATA_CANDIDATES = (
 )
 _FORMANT_LINE = re.compile(r"^\s*formant\s+(\d+)\s+(\d+)(.*)$")
 _private_dir: Path | None = None
+# espeak-ng lists at most 349 voice files (N_VOICES_LIST) and then no longer finds a variant by
+# name: a process keeps only its most recently used variant files on disk (rewritten on demand)
+MAX_VARIANT_FILES = 64
+_written: OrderedDict[str, Path] = OrderedDict()
 
 
 def system_data_dir() -> Path:
@@ -82,4 +87,9 @@ def speaker_voice(base_variant: str, tract_length: float) -> str:
     path = private_data_dir() / "voices" / "!v" / name
     if not path.exists():
         path.write_text(text)
+    _written[name] = path
+    _written.move_to_end(name)
+    while len(_written) > MAX_VARIANT_FILES:
+        _, oldest = _written.popitem(last=False)
+        oldest.unlink(missing_ok=True)
     return f"en-us+{name}"
