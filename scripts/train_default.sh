@@ -190,8 +190,11 @@ coarse_then_more() {  # final dir, log name, coarse-phase start, dit settings JS
     train_stage "$final.coarse" 3 "${name}_coarse" --amp "$DIT_AMP" --init-dit "$start" "$@" || return 1
     local previous=$final.coarse dir last=${MORE_SIZES[-1]} clips
     for clips in "${MORE_SIZES[@]}"; do
-        if ((clips == last)); then dir=$final; else dir=$final.more$clips; fi
-        [[ $dir == "$final" ]] || derived_dir "$MODEL" "$dir" "$settings"
+        dir=$final
+        if ((clips != last)); then
+            dir=$final.more$clips
+            derived_dir "$MODEL" "$dir" "$settings"
+        fi
         STAGE_DATA=$DATA/train_$clips train_stage "$dir" 3 "${name}_more$clips" --amp "$DIT_AMP" \
             --init-dit "$previous" "${MORE_PHASE[@]}" "$@" || return 1
         previous=$dir
