@@ -130,6 +130,33 @@ def test_semantic_report_on_a_prepared_dir_sweeps_tau(trained, prepared, tmp_pat
     assert "| 1.00 |" in capsys.readouterr().out
 
 
+def test_semantic_report_hides_a_span_of_the_mouth(trained, prepared, tmp_path, capsys) -> None:
+    from imagintalk.eval.semantic import main as semantic_main
+
+    data_dir, _ = prepared
+    out = tmp_path / "hidden.json"
+    argv = [str(data_dir), "--model", str(trained), "--tau", "1.0", "0.0", "--hide", "0.2"]
+    argv += ["--json", str(out)]
+    assert semantic_main(argv) == 0
+    everything, nothing = json.loads(out.read_text())
+    assert everything["hide_s"] == 0.2 and 0.0 <= everything["raw_accuracy_on_hidden"] <= 1.0
+    # with nothing flagged, refinement changes no unit, hidden or not
+    assert nothing["refined_accuracy_on_hidden"] == nothing["raw_accuracy_on_hidden"]
+    assert nothing["refinement_gain"] == nothing["refinement_gain_on_hidden"] == 0.0
+    assert "refined acc on hidden" in capsys.readouterr().out
+
+
+def test_hidden_span_stays_inside_the_clip() -> None:
+    from imagintalk.eval.semantic import EDGE_FRAMES, hidden_span
+
+    rng = np.random.default_rng(0)
+    for frames, span in [(75, 10), (30, 10), (12, 10), (8, 20)]:
+        start, end = hidden_span(frames, span, rng)
+        assert 0 <= start < end <= frames and end - start == min(span, frames)
+        if frames - span >= 2 * EDGE_FRAMES:
+            assert start >= EDGE_FRAMES and end <= frames - EDGE_FRAMES
+
+
 def test_style_report_matches_stage2_validation(trained, prepared, tmp_path, capsys) -> None:
     from imagintalk.data.dataset import FeatureDataset
     from imagintalk.eval.style import main as style_main
