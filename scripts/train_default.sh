@@ -40,7 +40,7 @@ DIT_ALL_STEPS=${DIT_ALL_STEPS:-2400}  # stage 3's first phase, over all 12 codec
 DIT_MORE_STEPS=${DIT_MORE_STEPS:-4000}  # each of stage 3's last phases, on MORE_CLIPS clips
 DIT_MORE_LR=${DIT_MORE_LR:-1e-4}
 TUNE_CLIPS=${TUNE_CLIPS:-30}        # val clips that choose the sampling temperature and guidance
-TUNE_TEMPERATURES=${TUNE_TEMPERATURES:-1 0.7 0.5 0.3}
+TUNE_TEMPERATURES=${TUNE_TEMPERATURES:-1 0.7 0.5 0.3 0.2}
 TUNE_GUIDANCE=${TUNE_GUIDANCE:-0}   # guidance weights tried (0 = off; > 0 needs train.dit_drop_conditions)
 MLM_TEXT=${MLM_TEXT:-}              # extra text-only unit sequences for the MLM
 SPEAKERS=${SPEAKERS:-120}           # SynthTalk speaker pool (more voices: a better face -> voice map)
@@ -215,6 +215,12 @@ stage3_single() {
 }
 if ((ABLATIONS)); then run_pair stage3 stage3_single; else stage3; fi
 
+# the weight of the lips' vote in MLM refinement, chosen on the validation split (clean and with
+# 0.4 s of hidden mouth per clip) and stored in $MODEL/config.json: the ablations share it
+log "choose the MLM refinement's visual prior weight on val"
+.venv/bin/python -m imagintalk.eval.tune_refinement "$DATA/val" --model "$MODEL" --write |
+    tee "$OUT/refinement_val.md"
+
 # the sampling temperature and guidance weight, chosen on the validation split and stored in
 # $MODEL/config.json (the ablations, spoken with --model $MODEL, sample with the same settings)
 tuned=$(.venv/bin/python -c 'import json, sys
@@ -232,6 +238,8 @@ log "prepare test + semantic report"
 "$IT" prepare "$DATA/test" --workers "$WORKERS" --no-progress --preset "$PRESET" "${SETS[@]}"
 .venv/bin/python -m imagintalk.eval.semantic "$DATA/test" --model "$MODEL" --tau 0.9 0.8 0.7 0.6 \
     --json "$OUT/semantic_test.json" | tee "$OUT/semantic_test.md"
+.venv/bin/python -m imagintalk.eval.semantic "$DATA/test" --model "$MODEL" --tau 0.9 0.8 0.7 --hide 0.4 \
+    --json "$OUT/semantic_test_hidden.json" | tee "$OUT/semantic_test_hidden.md"
 
 # 5. speak the first SPEAK_CLIPS test clips: $OUT/speak/<system>/<id>.wav (one process per system)
 mapfile -t videos < <(.venv/bin/python -c '

@@ -146,6 +146,24 @@ def test_semantic_report_hides_a_span_of_the_mouth(trained, prepared, tmp_path, 
     assert "refined acc on hidden" in capsys.readouterr().out
 
 
+def test_tune_refinement_writes_the_chosen_prior_weight(trained, prepared, tmp_path, capsys) -> None:
+    import shutil
+
+    from imagintalk.eval.tune_refinement import main as tune_main
+
+    data_dir, _ = prepared
+    model = tmp_path / "model"
+    shutil.copytree(trained, model, ignore=shutil.ignore_patterns("runs"))
+    argv = [str(data_dir), "--model", str(model), "--weights", "0.5", "4", "--hide", "0.2", "--write"]
+    assert tune_main(argv) == 0
+    out = capsys.readouterr().out
+    assert "| 0.5 |" in out and "| 4 |" in out
+    chosen = load_bundle(model).cfg.mlm.visual_prior_weight
+    assert chosen in (0.5, 4.0) and f"weight {chosen:g}" in out
+    assert tune_main([str(data_dir), "--model", str(model), "--weights", "0"]) == 1
+    assert "weights must be > 0" in capsys.readouterr().out
+
+
 def test_hidden_span_stays_inside_the_clip() -> None:
     from imagintalk.eval.semantic import EDGE_FRAMES, hidden_span
 
