@@ -55,10 +55,10 @@ def main() -> int:
     spans = {}
     for row in rows[: args.limit]:
         begin, end = choose_span(row, args.span, rng)
-        frames, times = [], []
-        for frame, t in iter_frames(args.data / row["video"], color="rgb"):
-            frames.append(np.zeros_like(frame) if begin <= t < end else frame)
-            times.append(t)
+        frames = [
+            np.zeros_like(frame) if begin <= t < end else frame
+            for frame, t in iter_frames(args.data / row["video"], color="rgb")
+        ]
         write_video(args.out / "video" / f"{row['id']}.mp4", frames, fps=float(row["fps"]), color="rgb")
         spans[row["id"]] = [round(begin, 3), round(end, 3)]
         print(f"{row['id']}: black frames {begin:.2f}-{end:.2f} s", flush=True)

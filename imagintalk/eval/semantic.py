@@ -127,7 +127,8 @@ def _standard_error(values: list[float]) -> float:
     return float(np.std(values, ddof=1) / np.sqrt(len(values))) if len(values) > 1 else 0.0
 
 
-def _pm(row: dict[str, float], key: str) -> str:
+def plus_minus(row: dict[str, float], key: str) -> str:
+    """``row[key]`` ± ``row[key + "_se"]``, signed."""
     return f"{row[key]:+.4f} ± {row[key + '_se']:.4f}"
 
 
@@ -144,12 +145,12 @@ def format_table(rows: list[dict[str, float]]) -> str:
     for r in rows:
         line = (
             f"| {r['tau']:.2f} | {r['detector_fire_rate']:.1%} | {r['raw_unit_accuracy']:.3f} | "
-            f"{r['refined_unit_accuracy']:.3f} | {_pm(r, 'refinement_gain')} | "
+            f"{r['refined_unit_accuracy']:.3f} | {plus_minus(r, 'refinement_gain')} | "
             f"{r['raw_accuracy_on_flagged']:.3f} | {r['refined_accuracy_on_flagged']:.3f} |"
         )
         if hidden:
             line += f" {r['raw_accuracy_on_hidden']:.3f} | {r['refined_accuracy_on_hidden']:.3f} |"
-            line += f" {_pm(r, 'refinement_gain_on_hidden')} |"
+            line += f" {plus_minus(r, 'refinement_gain_on_hidden')} |"
         lines.append(line)
     return "\n".join(lines)
 

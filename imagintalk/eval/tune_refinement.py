@@ -17,7 +17,6 @@ stores the winner as ``mlm.visual_prior_weight`` in the model's config.json.
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -29,20 +28,6 @@ from ..errors import ImaginTalkError, InputError
 def score(clean: dict[str, float], hidden: dict[str, float]) -> float:
     """The mean of the clean and the hidden-span per-clip refinement gains."""
     return (clean["refinement_gain"] + hidden["refinement_gain"]) / 2
-
-
-def write_prior_weight(model_dir: Path, weight: float) -> None:
-    """Store ``mlm.visual_prior_weight`` in MODEL_DIR/config.json, atomically."""
-    path = model_dir / "config.json"
-    config = json.loads(path.read_text())
-    config.setdefault("mlm", {})["visual_prior_weight"] = weight
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(config, indent=2) + "\n")
-    tmp.replace(path)
-
-
-def _pm(row: dict[str, float], key: str) -> str:
-    return f"{row[key]:+.4f} ± {row[key + '_se']:.4f}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -69,7 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run(args: argparse.Namespace) -> int:
     from ..data.dataset import FeatureDataset
     from ..models.bundle import load_bundle
-    from .semantic import semantic_report
+    from .semantic import plus_minus, semantic_report
+    from .tune_sampling import update_model_config
 
     if args.hide <= 0:
         raise InputError(f"--hide must be > 0 seconds, got {args.hide}")
@@ -85,14 +71,14 @@ def run(args: argparse.Namespace) -> int:
         clean = semantic_report(bundle, dataset, args.limit)
         hidden = semantic_report(bundle, dataset, args.limit, hide_s=args.hide, seed=args.seed)
         scores[weight] = score(clean, hidden)
-        gains = [_pm(clean, "refinement_gain"), _pm(hidden, "refinement_gain")]
-        gains.append(_pm(hidden, "refinement_gain_on_hidden"))
+        gains = [plus_minus(clean, "refinement_gain"), plus_minus(hidden, "refinement_gain")]
+        gains.append(plus_minus(hidden, "refinement_gain_on_hidden"))
         print(f"| {weight:g} | {' | '.join(gains)} | {scores[weight]:+.4f} |", flush=True)
     best = max(scores, key=lambda w: scores[w])
     clips = len(dataset) if args.limit is None else min(args.limit, len(dataset))
     print(f"best on {clips} clips of {args.data}: weight {best:g}")
     if args.write:
-        write_prior_weight(args.model, best)
+        update_model_config(args.model, "mlm", visual_prior_weight=best)
         print(f"wrote mlm.visual_prior_weight = {best:g} to {args.model / 'config.json'}")
     return 0
 

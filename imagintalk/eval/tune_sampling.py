@@ -57,16 +57,21 @@ def pick(summary: dict[str, dict[str, Any]], names: dict[str, Setting]) -> Setti
     return names[min(names, key=key)]
 
 
-def write_sampling(model_dir: Path, setting: Setting, tuned_on: str) -> None:
-    """Store ``sampling.temperature`` / ``guidance`` (and what they were chosen on) in
-    MODEL_DIR/config.json, atomically."""
+def update_model_config(model_dir: Path, section: str, **values: Any) -> None:
+    """Set ``values`` in one section of MODEL_DIR/config.json, atomically (the tuners' --write)."""
     path = model_dir / "config.json"
     config = json.loads(path.read_text())
-    temperature, guidance = setting
-    config.setdefault("sampling", {}).update(temperature=temperature, guidance=guidance, tuned_on=tuned_on)
+    config.setdefault(section, {}).update(values)
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(config, indent=2) + "\n")
     tmp.replace(path)
+
+
+def write_sampling(model_dir: Path, setting: Setting, tuned_on: str) -> None:
+    """Store ``sampling.temperature`` / ``guidance`` (and what they were chosen on) in
+    MODEL_DIR/config.json."""
+    temperature, guidance = setting
+    update_model_config(model_dir, "sampling", temperature=temperature, guidance=guidance, tuned_on=tuned_on)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
