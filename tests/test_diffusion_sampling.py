@@ -1,4 +1,4 @@
-"""The Euler and analytic samplers: unmasking, determinism, step counts, network-call saving."""
+"""The Euler, analytic and confidence samplers: unmasking, determinism, step counts, network-call saving."""
 
 import math
 
@@ -25,7 +25,7 @@ class TableScore:
         return self.graph.log_score_from_logits(logits, sigma)
 
 
-@pytest.mark.parametrize("name", ["euler", "analytic"])
+@pytest.mark.parametrize("name", ["euler", "analytic", "confidence"])
 def test_sampler_unmasks_everything_and_is_deterministic(name):
     shape = (3, 2, 40)
     runs = [
@@ -76,11 +76,12 @@ def test_reusing_scores_is_exact_for_a_sigma_free_score(name):
     assert reused.network_calls < fresh.network_calls
 
 
-def test_known_tokens_in_x_init_are_kept():
+@pytest.mark.parametrize("name", ["euler", "confidence"])
+def test_known_tokens_in_x_init_are_kept(name):
     x_init = torch.full((1, 2, 8), N)
     x_init[0, 0, :4] = torch.tensor([3, 3, 0, 0])  # P0 would rarely give this
     result = sample(
-        "euler", TableScore(), (1, 2, 8), N, x_init=x_init, generator=torch.Generator().manual_seed(0)
+        name, TableScore(), (1, 2, 8), N, x_init=x_init, generator=torch.Generator().manual_seed(0)
     )
     assert torch.equal(result.tokens[0, 0, :4], torch.tensor([3, 3, 0, 0]))
     assert (result.tokens != N).all()
@@ -122,7 +123,7 @@ def test_temper_sharpens_and_keeps_the_total_score():
         assert torch.allclose(torch.softmax(tempered, -1), expected.expand_as(tempered), atol=1e-5)
 
 
-@pytest.mark.parametrize("name", ["euler", "analytic"])
+@pytest.mark.parametrize("name", ["euler", "analytic"])  # confidence: favours it at any temperature
 def test_a_low_temperature_draws_the_likeliest_entry(name):
     def draw(temperature):
         gen = torch.Generator().manual_seed(0)
@@ -134,3 +135,41 @@ def test_a_low_temperature_draws_the_likeliest_entry(name):
     assert torch.equal(draw(0.5).tokens, draw(0.5).tokens)  # deterministic for a seed
     with pytest.raises(InputError, match="temperature"):
         draw(0.0)
+
+
+class PeakedScore:
+    """Position p prefers entry p % N, more surely the larger p is; records the states it sees."""
+
+    def __init__(self, length: int):
+        self.graph, self.seen = AbsorbingGraph(N), []
+        peak = torch.linspace(0.5, 4.0, length)[:, None]  # p(preferred) from 0.35 to 0.95
+        self.logits = torch.nn.functional.one_hot(torch.arange(length) % N, N) * peak  # [L, N]
+
+    def __call__(self, x, sigma):
+        self.seen.append(x.clone())
+        return self.graph.log_score_from_logits(self.logits.expand(*x.shape, N), sigma)
+
+
+def test_confidence_unmasks_as_many_as_the_schedule_and_the_surest_first():
+    from imagintalk.diffusion import LogLinearNoise
+
+    length, steps = 1000, 10
+    score = PeakedScore(length)
+    gen = torch.Generator().manual_seed(0)
+    result = sample("confidence", score, (1, 1, length), N, steps=steps, reuse_scores=False, generator=gen)
+    assert result.network_calls == result.steps == steps and (result.tokens != N).all()
+    times = torch.linspace(1.0, 1e-3, steps + 1)
+    noise = LogLinearNoise()
+    expected = length * noise.mask_probability(times[:steps]) / noise.mask_probability(times[:1])
+    masked = torch.tensor([float((x == N).sum()) for x in score.seen])  # before each step
+    assert (masked - expected).abs().max() <= steps  # one floor per step at most
+    # the first step kept the surest draws: the preferred entries of the most peaked positions
+    first = (score.seen[1][0, 0] != N).nonzero().flatten()
+    assert len(first) == length - int(masked[1]) == 100
+    assert first.min() > 700 and (score.seen[1][0, 0, first] == first % N).all()
+    # and it favours likely draws over the model's own distribution (unlike euler)
+    chose = (result.tokens[0, 0] == torch.arange(length) % N).float().mean()
+    p_preferred = (
+        torch.softmax(score.logits.float(), -1).gather(1, (torch.arange(length) % N)[:, None]).mean()
+    )
+    assert chose > p_preferred + 0.05

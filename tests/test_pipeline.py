@@ -231,6 +231,24 @@ def test_lost_face_for_some_frames_is_filled(env) -> None:
     assert result.windows[0].filled_frames >= 8 and any("no detected face" in w for w in result.warnings)
 
 
+def test_steps_without_a_face_are_refined_when_the_model_says_so(env) -> None:
+    import copy
+
+    frames = read_rgb(env["clips"][0])
+    frames[20:28] = [np.zeros_like(frames[0])] * 8
+    times = [i / 25 for i in range(len(frames))]
+    bundle = copy.deepcopy(env["pipe"].bundle)
+    assert bundle.cfg.mlm is bundle.mlm.cfg  # one config: the switch below reaches the MLM too
+    flagged = {}
+    for lost in (False, True):
+        bundle.cfg.mlm.refine_lost_face = lost
+        pipe = Pipeline(bundle, env["pipe"].codec, steps=2, tau=1e-6)  # similarity flags (almost) nothing
+        result = pipe.speak_frames(frames, timestamps=times, color="rgb")
+        flagged[lost] = (result.flagged_fraction, result.windows[0].filled_frames / result.num_frames)
+    assert flagged[False][0] == 0.0
+    assert flagged[True][0] == pytest.approx(flagged[True][1]) and flagged[True][0] > 0  # 2 units a frame
+
+
 def test_ablations_run(env) -> None:
     pipe = env["pipe"]
     track = process_video(env["clips"][0])

@@ -55,6 +55,20 @@ def test_ablation_flags_and_analytic_sampler_run(env) -> None:
     assert args.func(args) == 0 and sf.info(root / "ablate.wav").frames > 0
 
 
+def test_confidence_sampler_runs_and_every_registered_sampler_is_offered(env) -> None:
+    from imagintalk.diffusion import SAMPLERS
+
+    assert set(speak.SAMPLER_NAMES) == set(SAMPLERS)
+    root = env["root"]
+    flags = ["--sampler", "confidence", "--steps", "4", "--seed", "1"]
+    outs = [root / "conf_a.wav", root / "conf_b.wav"]
+    for out in outs:
+        args = parse([str(env["clip"]), "-o", str(out), "--model", str(env["model"]), *flags])
+        assert args.func(args) == 0
+    (a, _), (b, _) = sf.read(outs[0]), sf.read(outs[1])
+    assert len(a) > 0 and np.array_equal(a, b)  # deterministic for a seed
+
+
 def test_no_face_video_fails_with_one_line_and_nonzero_exit(env) -> None:
     root = env["root"]
     noise = np.random.default_rng(1).integers(0, 40, (25, 64, 64, 3), dtype=np.uint8)

@@ -155,11 +155,13 @@ def test_tune_refinement_writes_the_chosen_prior_weight(trained, prepared, tmp_p
     model = tmp_path / "model"
     shutil.copytree(trained, model, ignore=shutil.ignore_patterns("runs"))
     argv = [str(data_dir), "--model", str(model), "--weights", "0.5", "4", "--hide", "0.2", "--write"]
-    assert tune_main(argv) == 0
+    assert tune_main([*argv, "--lost-face-weights", "1"]) == 0
     out = capsys.readouterr().out
-    assert "| 0.5 |" in out and "| 4 |" in out
-    chosen = load_bundle(model).cfg.mlm.visual_prior_weight
-    assert chosen in (0.5, 4.0) and f"weight {chosen:g}" in out
+    assert "| 0.5 | off |" in out and "| 4 | 1 |" in out
+    mlm = load_bundle(model).cfg.mlm
+    assert mlm.visual_prior_weight in (0.5, 4.0) and f"weight {mlm.visual_prior_weight:g}," in out
+    lost = f"{mlm.lost_face_prior_weight:g}" if mlm.refine_lost_face else "off"
+    assert f"lost-face weight {lost}" in out and mlm.lost_face_prior_weight in (1.0,)
     assert tune_main([str(data_dir), "--model", str(model), "--weights", "0"]) == 1
     assert "weights must be > 0" in capsys.readouterr().out
 

@@ -213,6 +213,42 @@ def test_correct_units_end_to_end(trained):
     assert torch.equal(with_prior.refined[~lost], units[~lost])
 
 
+def test_per_step_visual_weight_matches_the_scalar_and_is_checked(trained):
+    model, _ = trained
+    gen = torch.Generator().manual_seed(14)
+    units = toy_language(4, 40, gen)
+    flagged = torch.rand(units.shape, generator=gen) < 0.4
+    noisy = corrupt(units, flagged, gen)
+    visual = 2.0 * torch.randn(*units.shape, U, generator=gen)
+    same = model.refine_with_visual_prior(noisy, flagged, visual, weight=torch.full(units.shape, 2.0))
+    assert torch.equal(same, model.refine_with_visual_prior(noisy, flagged, visual, weight=2.0))
+    with pytest.raises(InputError):
+        model.refine_with_visual_prior(noisy, flagged, visual, weight=torch.ones(4, 39))
+
+
+def test_correct_units_refines_steps_without_a_face(trained):
+    """Steps whose frames had no face are flagged however similar, with their own lips' weight."""
+    model, _ = trained
+    torch.manual_seed(0)
+    codebook = UnitCodebook(U, 16)
+    gen = torch.Generator().manual_seed(15)
+    units = toy_language(6, 40, gen)
+    vectors = codebook.lookup(units) * 2.0  # similarity 1: nothing below tau
+    missing = torch.zeros(units.shape, dtype=torch.bool)
+    missing[:, 10:22] = True
+    plain = correct_units(vectors, codebook, model, tau=0.9, visual_temperature=0.1)
+    assert not plain.flagged.any() and torch.equal(plain.refined, units)
+    lips = correct_units(vectors, codebook, model, 0.9, None, 0.1, missing, lost_face_weight=1e4)
+    assert torch.equal(lips.flagged, missing)
+    assert torch.equal(lips.refined, units)  # a huge vote for lips that are right keeps them
+    language = correct_units(vectors, codebook, model, 0.9, None, 0.1, missing, lost_face_weight=0.0)
+    assert torch.equal(language.refined, model.refine(units, missing))  # no vote: the MLM alone
+    with pytest.raises(InputError):
+        correct_units(vectors, codebook, model, 0.9, None, 0.1, missing[:, :-1], lost_face_weight=1.0)
+    with pytest.raises(InputError):
+        UnitMLMConfig(lost_face_prior_weight=-1.0).validate()
+
+
 def test_invalid_inputs_raise_input_error():
     model = UnitMLM.from_config(unit_mlm_preset("debug"), U)
     units = torch.zeros(1, 4, dtype=torch.long)

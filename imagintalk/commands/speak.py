@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+# diffusion.sampling.SAMPLERS, named here so that --help need not import torch (a test checks)
+SAMPLER_NAMES = ("euler", "analytic", "confidence")
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -22,7 +25,11 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--model", help="model directory (default: the shipped models/imagintalk)")
     parser.add_argument("--steps", type=int, default=64, help="sampler steps (default: 64)")
-    parser.add_argument("--sampler", default="euler", choices=("euler", "analytic"), help="reverse sampler")
+    parser.add_argument(
+        "--sampler", choices=SAMPLER_NAMES,
+        help="reverse sampler: euler (the method's), analytic (Tweedie) or confidence (surest first); "
+        "default: the model's",
+    )  # fmt: skip
     parser.add_argument(
         "--temperature", type=float, help="sampling temperature, < 1 = surer draws (default: the model's)"
     )

@@ -22,10 +22,15 @@ class SamplingConfig:
     # classifier-free guidance weight (diffusion.guidance; 0 = off); > 0 needs a DiT trained
     # with condition dropout (train.dit_drop_conditions), chosen on validation clips like T
     guidance: float = 0.0
+    # the reverse sampler (diffusion.sampling.SAMPLERS): "euler" is the method's; "confidence"
+    # keeps the same schedule but unmasks the surest draws first
+    sampler: str = "euler"
     tuned_on: str = ""  # the clips the temperature was chosen on ("" = not tuned, the default)
 
     def validate(self) -> None:
         from .guidance import check_guidance
+        from .sampling import get_sampler
 
         check_temperature(self.temperature)
         check_guidance(self.guidance)
+        get_sampler(self.sampler)

@@ -8,6 +8,7 @@ which keeps the network exportable (ONNX) and lets the caller bind its condition
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -17,7 +18,7 @@ from tqdm import tqdm
 
 from ..errors import InputError
 from .config import check_temperature
-from .graph import AbsorbingGraph
+from .graph import AbsorbingGraph, sample_categorical
 from .noise import LogLinearNoise, Noise
 
 ScoreFn = Callable[[Tensor, Tensor], Tensor]
@@ -107,6 +108,19 @@ def _analytic_rule(
     return graph.analytic_probs(log_score, sigma_t, sigma_s)
 
 
+def _start(
+    graph: AbsorbingGraph, shape: tuple[int, ...], x_init: Tensor | None, device: torch.device | str
+) -> Tensor:
+    """The sampler's first state [*shape]: all masks, or ``x_init`` (checked) with its known tokens."""
+    if x_init is None:
+        return graph.sample_limit(tuple(shape), device)  # [B, *P] all masked
+    if tuple(x_init.shape) != tuple(shape):
+        raise InputError(f"x_init has shape {tuple(x_init.shape)}, expected {tuple(shape)}")
+    if x_init.numel() and (int(x_init.min()) < 0 or int(x_init.max()) > graph.mask_id):
+        raise InputError(f"x_init tokens must lie in 0..{graph.mask_id} (mask id {graph.mask_id})")
+    return x_init.to(device=device, dtype=torch.long).clone()
+
+
 def _reverse_diffusion(
     rule: StepRule,
     score_fn: ScoreFn,
@@ -133,14 +147,7 @@ def _reverse_diffusion(
         raise InputError(f"unknown denoise mode {denoise!r}; choose 'sample' or 'argmax'")
     graph = AbsorbingGraph(cardinality)
     noise = noise if noise is not None else LogLinearNoise()
-    if x_init is None:
-        x = graph.sample_limit(tuple(shape), device)  # [B, *P] all masked
-    else:
-        if tuple(x_init.shape) != tuple(shape):
-            raise InputError(f"x_init has shape {tuple(x_init.shape)}, expected {tuple(shape)}")
-        if x_init.numel() and (int(x_init.min()) < 0 or int(x_init.max()) > graph.mask_id):
-            raise InputError(f"x_init tokens must lie in 0..{graph.mask_id} (mask id {graph.mask_id})")
-        x = x_init.to(device=device, dtype=torch.long).clone()
+    x = _start(graph, shape, x_init, device)
     batch = shape[0]
     scores = CachedScore(score_fn, graph, reuse_scores)
     times = torch.linspace(1.0, eps, steps + 1, dtype=torch.float64)  # [steps + 1]
@@ -224,8 +231,92 @@ def analytic_sampler(
     )  # fmt: skip
 
 
+def unmask_counts(masked: Tensor, keep_fraction: Tensor) -> Tensor:
+    """How many masks each sample gives up this step: masked [B, *P] bool, keep_fraction [B] -> [B] long.
+
+    ``keep_fraction`` is the share of the current masks that stays masked (0 on the last step).
+    """
+    n_masked = masked.reshape(masked.shape[0], -1).sum(dim=1)  # [B]
+    return n_masked - torch.floor(n_masked * keep_fraction.to(n_masked.device).double()).long()  # [B]
+
+
+def most_confident(confidence: Tensor, masked: Tensor, counts: Tensor) -> Tensor:
+    """The ``counts`` [B] most confident masked positions of each sample -> [B, *P] bool.
+
+    confidence [B, *P] float (higher = surer); unmasked positions are never chosen. Ties break by
+    position (a stable sort), so the choice is deterministic.
+    """
+    batch = confidence.shape[0]
+    score = confidence.float().masked_fill(~masked, -math.inf).reshape(batch, -1)  # [B, M]
+    order = score.argsort(dim=1, descending=True, stable=True)  # [B, M]
+    positions = torch.arange(order.shape[1], device=order.device).expand_as(order)  # [B, M]
+    rank = torch.empty_like(order).scatter_(1, order, positions)  # [B, M] 0 = the surest
+    return (rank < counts.unsqueeze(1)).reshape(masked.shape) & masked  # [B, *P]
+
+
+@register_sampler("confidence")
+def confidence_sampler(
+    score_fn: ScoreFn,
+    shape: tuple[int, ...],
+    cardinality: int,
+    *,
+    steps: int = 64,
+    noise: Noise | None = None,
+    eps: float = 1e-3,
+    generator: torch.Generator | None = None,
+    device: torch.device | str = "cpu",
+    denoise: str = "sample",
+    reuse_scores: bool = True,
+    x_init: Tensor | None = None,
+    progress: bool = False,
+    temperature: float = 1.0,
+) -> SamplingResult:
+    """Confidence-ordered unmasking (MaskGIT, Chang et al. 2022) over the same network and schedule.
+
+    How many masks leave in a step follows the noise schedule, as in expectation for
+    :func:`euler_sampler`: of the masks at t, the share (1 - e^-sigma(s)) / (1 - e^-sigma(t)) stays
+    at s, and none after the last step. Which ones leave is not random: every mask draws a
+    candidate from the (tempered) clean conditional p_0(y | x_t), and the candidates the network
+    is surest of (highest log p_0) are kept. ``denoise`` is unused (the last step unmasks all);
+    the other arguments are those of :func:`euler_sampler`.
+    """
+    del denoise  # the last step leaves no mask
+    if steps < 1:
+        raise InputError(f"a sampler needs at least one step, got {steps}")
+    check_temperature(temperature)
+    if not 0.0 < eps < 1.0:
+        raise InputError(f"the final time eps must lie in (0, 1), got {eps}")
+    graph = AbsorbingGraph(cardinality)
+    noise = noise if noise is not None else LogLinearNoise()
+    x = _start(graph, shape, x_init, device)
+    batch = shape[0]
+    scores = CachedScore(score_fn, graph, reuse_scores)
+    times = torch.linspace(1.0, eps, steps + 1, dtype=torch.float64)  # [steps + 1]
+    taken = 0
+    with torch.no_grad():
+        for i in tqdm(range(steps), desc="sampling", disable=not progress, leave=False):
+            masked = x == graph.mask_id  # [B, *P]
+            if not masked.any():
+                break
+            t = torch.full((batch,), float(times[i]), dtype=torch.float32, device=device)  # [B]
+            s = torch.full((batch,), float(times[i + 1]), dtype=torch.float32, device=device)  # [B]
+            sigma_t = noise.total_noise(t)  # [B]
+            keep = noise.mask_probability(s) / noise.mask_probability(t)  # [B]
+            if i == steps - 1:
+                keep = torch.zeros_like(keep)
+            taken += 1
+            log_p = torch.log_softmax(temper(scores(x, sigma_t), temperature).float(), dim=-1)  # [B, *P, N]
+            candidate = sample_categorical(log_p.exp(), generator)  # [B, *P]
+            confidence = log_p.gather(-1, candidate.unsqueeze(-1)).squeeze(-1)  # [B, *P]
+            chosen = most_confident(confidence, masked, unmask_counts(masked, keep))  # [B, *P]
+            x = torch.where(chosen, candidate, x)  # [B, *P]
+    if (x == graph.mask_id).any():
+        raise RuntimeError("sampler bug: a mask token survived the last step")
+    return SamplingResult(tokens=x, network_calls=scores.calls, steps=taken)
+
+
 def sample(
     name: str, score_fn: ScoreFn, shape: tuple[int, ...], cardinality: int, **kwargs: object
 ) -> SamplingResult:
-    """Run the sampler registered as ``name`` ("euler", "analytic")."""
+    """Run the sampler registered as ``name`` ("euler", "analytic", "confidence")."""
     return get_sampler(name)(score_fn, shape, cardinality, **kwargs)

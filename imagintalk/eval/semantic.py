@@ -72,12 +72,14 @@ def semantic_report(
         units = batch["units"].to(device)[0]  # [uT]
         mouth = batch["mouth"].to(device)  # [1, T, 88, 88]
         hidden = torch.zeros_like(units, dtype=torch.bool)  # [uT]
+        no_face = torch.zeros(mouth.shape[:2], dtype=torch.bool, device=device)  # [1, T]
         if hide_s > 0:
             start, end = hidden_span(mouth.shape[1], max(1, round(hide_s * bundle.cfg.video.fps)), rng)
             mouth = mouth.clone()
             mouth[:, start:end] = 0.0  # blank, as hide_lips does for the whole clip
+            no_face[:, start:end] = True  # what the front door reports for frames it found no face in
             hidden[round(start * units_per_frame) : round(end * units_per_frame)] = True
-        sem = semantic_condition(bundle, mouth, tau=tau)  # one whole clip, no padding
+        sem = semantic_condition(bundle, mouth, tau=tau, face_missing=no_face)  # one whole clip, no padding
         raw, refined, flagged = sem.raw_units[0], sem.units[0], sem.flagged[0]  # [uT] each
         gain = (refined == units).float() - (raw == units).float()  # [uT] in {-1, 0, 1}
         gains["all"].append(float(gain.mean()))

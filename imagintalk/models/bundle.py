@@ -153,11 +153,14 @@ def semantic_condition(
     refine: bool = True,
     tau: float | None = None,
     hide_lips: bool = False,
+    face_missing: Tensor | None = None,
 ) -> SemanticCondition:
     """Mouth ROIs [B, T, 88, 88] (normalised) -> c_lip at the token rate.
 
     ``refine=False`` skips the MLM (ablation); ``hide_lips=True`` feeds blank mouths
-    (the "lips hidden" ablation: a model that cannot see the mouth).
+    (the "lips hidden" ablation: a model that cannot see the mouth). ``face_missing`` [B, T]
+    bool: frames without a detected face; with ``mlm.refine_lost_face`` their unit steps are
+    always refined, with the lips' vote weighing ``mlm.lost_face_prior_weight`` there.
     """
     lip, mlm = bundle.lip, bundle.mlm
     if hide_lips:
@@ -166,8 +169,16 @@ def semantic_condition(
     token_padding = None if frame_padding is None else lip.unit_padding_mask(frame_padding)  # [B, T_tok]
     tau = bundle.cfg.mlm.tau if tau is None else tau
     if refine:
-        visual_temperature = bundle.cfg.lip.temperature if bundle.cfg.mlm.visual_prior_weight > 0 else None
-        corr = correct_units(vectors, lip.codebook, mlm, tau, token_padding, visual_temperature)
+        mcfg = bundle.cfg.mlm
+        lost = None
+        if mcfg.refine_lost_face and face_missing is not None and bool(face_missing.any()):
+            lost = face_missing.bool().repeat_interleave(lip.cfg.upsample, dim=1)  # [B, T_tok]
+        uses_prior = mcfg.visual_prior_weight > 0 or (lost is not None and mcfg.lost_face_prior_weight > 0)
+        visual_temperature = bundle.cfg.lip.temperature if uses_prior else None
+        corr = correct_units(
+            vectors, lip.codebook, mlm, tau, token_padding, visual_temperature, lost,
+            mcfg.lost_face_prior_weight if lost is not None else None,
+        )  # fmt: skip
         raw, similarity, flagged, units = corr.raw, corr.similarity, corr.flagged, corr.refined
     else:
         raw, similarity = lip.codebook.nearest(vectors)  # 2 x [B, T_tok]

@@ -80,19 +80,34 @@ def correct_units(
     tau: float = DEFAULT_TAU,
     padding_mask: Tensor | None = None,
     visual_temperature: float | None = None,
+    face_missing: Tensor | None = None,
+    lost_face_weight: float | None = None,
 ) -> Correction:
     """Aligner vectors [B, T, D] -> nearest units, flags, MLM-refined units (see module doc).
 
     ``visual_temperature`` None: the MLM alone fills flagged steps; a value (the aligner's
     training temperature): the MLM log-probs are combined with the cosine logits / temperature
     (refine_with_visual_prior), so the lips still vote where they were unsure.
+    ``face_missing`` [B, T] bool (steps whose frames had no detected face): flagged whatever
+    their similarity, and there the lips' vote weighs ``lost_face_weight`` (None: the usual
+    weight) instead of the MLM's visual_prior_weight.
     """
     raw, similarity = codebook.nearest(vectors)  # 2 x [B, T]
     flagged = detect_errors(similarity, tau, padding_mask)  # [B, T]
+    weight: float | Tensor | None = None
+    if face_missing is not None:
+        if face_missing.shape != raw.shape:
+            shapes = f"{tuple(face_missing.shape)} vs {tuple(raw.shape)}"
+            raise InputError(f"face_missing must match the units: {shapes}")
+        real = torch.ones_like(flagged) if padding_mask is None else ~padding_mask  # [B, T]
+        flagged = flagged | (face_missing & real)  # [B, T]
+        if lost_face_weight is not None:
+            usual = torch.full(raw.shape, mlm.cfg.visual_prior_weight, device=raw.device)  # [B, T]
+            weight = torch.where(face_missing, torch.full_like(usual, lost_face_weight), usual)  # [B, T]
     attention_mask = None if padding_mask is None else ~padding_mask  # [B, T] True = real
     if visual_temperature is None:
         refined = mlm.refine(raw, flagged, attention_mask)  # [B, T]
     else:
         visual = codebook.logits(vectors, visual_temperature)  # [B, T, U]
-        refined = mlm.refine_with_visual_prior(raw, flagged, visual, attention_mask)  # [B, T]
+        refined = mlm.refine_with_visual_prior(raw, flagged, visual, attention_mask, weight)  # [B, T]
     return Correction(raw, similarity, flagged, refined, error_stats(flagged, padding_mask))

@@ -86,6 +86,10 @@ class UnitMLMConfig:
     tau: float = 0.9  # error detector: cosine similarity to the nearest codeword below tau = flagged
     refine_passes: int = 1  # 1 = fill every flagged unit in one pass; K = most confident first
     visual_prior_weight: float = 1.0  # weight of the aligner's log-probs in refine_with_visual_prior
+    # steps whose frames had no detected face (the front door filled them): always flagged, and
+    # the lips' vote there weighs lost_face_prior_weight instead (their crop shows no mouth)
+    refine_lost_face: bool = False
+    lost_face_prior_weight: float = 1.0
 
     def validate(self) -> None:
         """Raise InputError for sizes or probabilities the model cannot use."""
@@ -105,6 +109,9 @@ class UnitMLMConfig:
             raise InputError(f"mlm.tau is a cosine similarity in [-1, 1], got {self.tau}")
         if self.refine_passes < 1:
             raise InputError(f"mlm.refine_passes must be >= 1, got {self.refine_passes}")
+        for name in ("visual_prior_weight", "lost_face_prior_weight"):
+            if not getattr(self, name) >= 0.0:
+                raise InputError(f"mlm.{name} must be >= 0, got {getattr(self, name)}")
         if not 0.0 <= self.dropout < 1.0:
             raise InputError(f"mlm.dropout must lie in [0, 1), got {self.dropout}")
 

@@ -207,12 +207,13 @@ class UnitMLM(nn.Module):
         flagged: Tensor,
         visual_logits: Tensor,
         attention_mask: Tensor | None = None,
-        weight: float | None = None,
+        weight: float | Tensor | None = None,
     ) -> Tensor:
         """refine() scoring flagged steps by log p_MLM(u) + weight * log p_lip(u).
 
         visual_logits [B, T, U]: the aligner's cosine logits (cos / temperature); weight
-        defaults to cfg.visual_prior_weight (0 = MLM only, large = the aligner's own argmax).
+        defaults to cfg.visual_prior_weight (0 = MLM only, large = the aligner's own argmax),
+        or is given per step as [B, T] (e.g. lighter where the front door saw no face).
         """
         w = self.cfg.visual_prior_weight if weight is None else weight
         return self.refine(units, flagged, attention_mask, visual_logits=visual_logits, visual_weight=w)
@@ -224,7 +225,7 @@ class UnitMLM(nn.Module):
         flagged: Tensor,
         attention_mask: Tensor | None = None,
         visual_logits: Tensor | None = None,
-        visual_weight: float = 0.0,
+        visual_weight: float | Tensor = 0.0,
         passes: int | None = None,
     ) -> Tensor:
         """units [B, T] long, flagged [B, T] bool (True = unreliable) -> refined units [B, T].
@@ -239,6 +240,8 @@ class UnitMLM(nn.Module):
             raise InputError(f"flagged must be bool {tuple(units.shape)}")
         if visual_logits is not None and visual_logits.shape != (*units.shape, self.num_units):
             raise InputError(f"visual_logits must be [B, T, U] = {(*units.shape, self.num_units)}")
+        if isinstance(visual_weight, Tensor) and visual_weight.shape != units.shape:
+            raise InputError(f"a per-step visual weight must be [B, T] = {tuple(units.shape)}")
         passes = self.cfg.refine_passes if passes is None else passes
         if passes < 1:
             raise InputError(f"refine passes must be >= 1, got {passes}")
@@ -250,7 +253,13 @@ class UnitMLM(nn.Module):
             self.train(was_training)
 
     def _refine_windows(
-        self, units: Tensor, flagged: Tensor, real: Tensor, visual: Tensor | None, weight: float, passes: int
+        self,
+        units: Tensor,
+        flagged: Tensor,
+        real: Tensor,
+        visual: Tensor | None,
+        weight: float | Tensor,
+        passes: int,
     ) -> Tensor:
         """Windows of cfg.max_units steps overlapping by 2 x context; keep each window's centre."""
         t, window = units.shape[1], self.cfg.max_units
@@ -261,7 +270,8 @@ class UnitMLM(nn.Module):
             end = min(start + window, t)
             part = slice(start, end)
             vis = None if visual is None else visual[:, part]
-            piece = self._refine_window(units[:, part], flagged[:, part], real[:, part], vis, weight, passes)
+            w = weight[:, part] if isinstance(weight, Tensor) else weight
+            piece = self._refine_window(units[:, part], flagged[:, part], real[:, part], vis, w, passes)
             keep_from = 0 if start == 0 else context
             keep_to = end - start if end == t else window - context
             out[:, start + keep_from : start + keep_to] = piece[:, keep_from:keep_to]
@@ -270,11 +280,21 @@ class UnitMLM(nn.Module):
             start += window - 2 * context
 
     def _refine_window(
-        self, units: Tensor, flagged: Tensor, real: Tensor, visual: Tensor | None, weight: float, passes: int
+        self,
+        units: Tensor,
+        flagged: Tensor,
+        real: Tensor,
+        visual: Tensor | None,
+        weight: float | Tensor,
+        passes: int,
     ) -> Tensor:
         """Fill flagged steps of one window [B, T <= max_units] in ``passes`` passes."""
         current, remaining = units.clone(), flagged.clone()  # [B, T] each
-        prior = None if visual is None or weight == 0 else weight * visual.float().log_softmax(dim=-1)
+        prior = None
+        if visual is not None and isinstance(weight, Tensor):
+            prior = weight.float().unsqueeze(-1) * visual.float().log_softmax(dim=-1)  # [B, T, U]
+        elif visual is not None and weight != 0:
+            prior = weight * visual.float().log_softmax(dim=-1)  # [B, T, U]
         for done in range(passes):
             if not bool(remaining.any()):
                 break

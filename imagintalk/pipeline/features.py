@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -25,11 +26,11 @@ class WindowInputs:
     identity: Tensor  # [1, 128] float32, L2-normalised dlib descriptor
     expression: Tensor  # [1, T, E] float32 (E = style.expression_dim)
     face_crops: Tensor  # [1, N, 3, S, S] float32 in [0, 1]
+    face_missing: Tensor  # [1, T] bool, frames the detector found no face in (the track filled them)
 
     def to(self, device: torch.device | str) -> WindowInputs:
-        return WindowInputs(
-            *(t.to(device) for t in (self.mouth, self.identity, self.expression, self.face_crops))
-        )
+        tensors = (self.mouth, self.identity, self.expression, self.face_crops, self.face_missing)
+        return WindowInputs(*(t.to(device) for t in tensors))
 
 
 def check_style_inputs(cfg: Config) -> None:
@@ -53,4 +54,5 @@ def window_inputs(track: FaceTrackResult, cfg: Config) -> WindowInputs:
         identity=torch.from_numpy(identity).float()[None],
         expression=torch.from_numpy(expression)[None],
         face_crops=torch.from_numpy(crops)[None].permute(0, 1, 4, 2, 3).float() / 255.0,
+        face_missing=torch.from_numpy(~np.asarray(track.detected, dtype=bool))[None],
     )

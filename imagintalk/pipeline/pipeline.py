@@ -75,7 +75,7 @@ class Pipeline:
         codec: Codec,
         *,
         steps: int = 64,
-        sampler: str = "euler",
+        sampler: str | None = None,
         tau: float | None = None,
         seed: int = 0,
         refine: bool = True,
@@ -95,7 +95,8 @@ class Pipeline:
         from ..diffusion.guidance import check_guidance
         from ..diffusion.sampling import get_sampler
 
-        get_sampler(sampler)  # unknown name -> InputError now, not after the front door
+        if sampler is not None:
+            get_sampler(sampler)  # unknown name -> InputError now, not after the front door
         if steps < 1:
             raise InputError(f"--steps must be at least 1, got {steps}")
         if tau is not None and not 0.0 < tau <= 1.0:
@@ -122,7 +123,8 @@ class Pipeline:
             )
         self.cfg, self.bundle, self.codec = cfg, bundle, codec
         self.device = torch.device(device)
-        self.steps, self.sampler, self.tau, self.seed = steps, sampler, tau, seed
+        self.steps, self.tau, self.seed = steps, tau, seed
+        self.sampler = cfg.sampling.sampler if sampler is None else sampler
         self.temperature = cfg.sampling.temperature if temperature is None else float(temperature)
         self.guidance = cfg.sampling.guidance if guidance is None else float(guidance)
         self.refine, self.hide_lips, self.progress = refine, hide_lips, progress
@@ -159,7 +161,7 @@ class Pipeline:
         model_dir: str | Path | None = None,
         device: str = "cpu",
         steps: int = 64,
-        sampler: str = "euler",
+        sampler: str | None = None,
         tau: float | None = None,
         seed: int = 0,
         codec: Codec | str | None = None,
@@ -337,7 +339,9 @@ class Pipeline:
         inputs = window_inputs(window, cfg).to(self.device)
         t1 = time.perf_counter()
         with torch.inference_mode():
-            semantic = semantic_condition(bundle, inputs.mouth, None, self.refine, self.tau, self.hide_lips)
+            semantic = semantic_condition(
+                bundle, inputs.mouth, None, self.refine, self.tau, self.hide_lips, inputs.face_missing
+            )  # fmt: skip
             t2 = time.perf_counter()
             c_id, c_emo = style_condition(bundle, inputs.identity, inputs.expression, None, inputs.face_crops)
             if self.reference_voice is not None:  # the user's own voice instead of the face's
