@@ -108,6 +108,15 @@ def _analytic_rule(
     return graph.analytic_probs(log_score, sigma_t, sigma_s)
 
 
+def _check_run(steps: int, eps: float, temperature: float) -> None:
+    """InputError unless a sampler can run with these settings."""
+    if steps < 1:
+        raise InputError(f"a sampler needs at least one step, got {steps}")
+    check_temperature(temperature)
+    if not 0.0 < eps < 1.0:
+        raise InputError(f"the final time eps must lie in (0, 1), got {eps}")
+
+
 def _start(
     graph: AbsorbingGraph, shape: tuple[int, ...], x_init: Tensor | None, device: torch.device | str
 ) -> Tensor:
@@ -138,11 +147,7 @@ def _reverse_diffusion(
     temperature: float,
 ) -> SamplingResult:
     """Walk t from 1 to eps in ``steps`` equal steps with ``rule``, then denoise at eps."""
-    if steps < 1:
-        raise InputError(f"a sampler needs at least one step, got {steps}")
-    check_temperature(temperature)
-    if not 0.0 < eps < 1.0:
-        raise InputError(f"the final time eps must lie in (0, 1), got {eps}")
+    _check_run(steps, eps, temperature)
     if denoise not in ("sample", "argmax"):
         raise InputError(f"unknown denoise mode {denoise!r}; choose 'sample' or 'argmax'")
     graph = AbsorbingGraph(cardinality)
@@ -281,11 +286,7 @@ def confidence_sampler(
     the other arguments are those of :func:`euler_sampler`.
     """
     del denoise  # the last step leaves no mask
-    if steps < 1:
-        raise InputError(f"a sampler needs at least one step, got {steps}")
-    check_temperature(temperature)
-    if not 0.0 < eps < 1.0:
-        raise InputError(f"the final time eps must lie in (0, 1), got {eps}")
+    _check_run(steps, eps, temperature)
     graph = AbsorbingGraph(cardinality)
     noise = noise if noise is not None else LogLinearNoise()
     x = _start(graph, shape, x_init, device)
