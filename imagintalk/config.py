@@ -24,6 +24,7 @@ from .diffusion.config import SamplingConfig
 from .errors import InputError
 from .eval.config import EvalConfig
 from .models.config import DiTConfig, dit_preset
+from .models.fine_config import FineConfig, fine_preset
 from .models.semantic_config import LipAlignerConfig, UnitMLMConfig, lip_aligner_preset, unit_mlm_preset
 from .models.style_config import FaceStyleConfig, face_style_preset
 from .synth.config import SynthConfig
@@ -46,11 +47,17 @@ class Config:
     mlm: UnitMLMConfig = field(default_factory=lambda: unit_mlm_preset("synth"))
     style: FaceStyleConfig = field(default_factory=lambda: face_style_preset("synth"))
     dit: DiTConfig = field(default_factory=lambda: dit_preset("synth"))
+    fine: FineConfig = field(default_factory=lambda: fine_preset("synth"))
     train: TrainConfig = field(default_factory=lambda: train_preset("synth"))
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    @property
+    def completes_fine_levels(self) -> bool:
+        """True when the fine-level completer adds the codec levels the DiT does not generate."""
+        return self.fine.enabled and self.dit.num_codebooks < self.codec.num_codebooks
 
     def check(self) -> Config:
         """Raise InputError where two sections disagree on a shared size."""
@@ -65,12 +72,14 @@ class Config:
             ("dit.lip_dim", self.dit.lip_dim, "units.embedding_dim", self.units.embedding_dim),
             ("dit.id_dim", self.dit.id_dim, "style.id_dim", self.style.id_dim),
             ("dit.emo_dim", self.dit.emo_dim, "style.emo_dim", self.style.emo_dim),
+            ("fine.id_dim", self.fine.id_dim, "style.id_dim", self.style.id_dim),
             ("units.frame_rate", self.units.frame_rate, "codec.frame_rate", self.codec.frame_rate),
         ]
         for name_a, a, name_b, b in pairs:
             if a != b:
                 raise InputError(f"config mismatch: {name_a} = {a} but {name_b} = {b}")
         self.sampling.validate()
+        self.fine.validate()
         if self.codec.frame_rate % 25 != 0:
             raise InputError(
                 f"codec.frame_rate must be a whole multiple of 25 Hz, got {self.codec.frame_rate}"
@@ -84,12 +93,14 @@ def _model_presets(cfg: Config, name: str) -> Config:
     cfg.mlm = unit_mlm_preset(name)
     cfg.style = face_style_preset(name)
     cfg.dit = dit_preset(name)
+    cfg.fine = fine_preset(name)
     cfg.train = train_preset(name)
     cfg.data.face_crop_size = cfg.style.face_encoder_size  # prepared crops feed the face encoder
     cfg.dit.num_codebooks = min(cfg.dit.num_codebooks, cfg.codec.num_codebooks)  # a coarse prefix
     cfg.dit.cardinality = cfg.codec.cardinality
     cfg.units.embedding_dim = cfg.lip.unit_dim
     cfg.dit.lip_dim = cfg.lip.unit_dim
+    cfg.fine.id_dim = cfg.style.id_dim
     return cfg
 
 
@@ -215,5 +226,7 @@ def load_config(
 def config_from_dict(data: dict[str, Any]) -> Config:
     """Rebuild a Config saved with :meth:`Config.to_dict` (e.g. next to a checkpoint)."""
     cfg = preset(data.get("preset", "synth"))
+    if "fine" not in data:  # saved before the fine-level completer existed: the model has none
+        cfg.fine.enabled = False
     _apply(cfg, {k: v for k, v in data.items() if k != "preset"}, "")
     return cfg

@@ -83,14 +83,27 @@ def test_speak_file_duration_equals_the_video(env) -> None:
 
 
 def test_a_dit_may_generate_only_the_coarse_codec_levels(tmp_path) -> None:
+    import torch
+
+    from imagintalk.models.bundle import load_bundle
+
     model_dir = make_debug_model(tmp_path, ["dit.num_codebooks=2"])  # the debug codec has 4
+    bundle = load_bundle(model_dir)
+    with torch.no_grad():  # a completer that predicts a residual (the saved one is zero-initialised)
+        bundle.fine.output.bias.normal_(0, 0.5, generator=torch.Generator().manual_seed(0))
+    save_component(model_dir, "fine", bundle.fine, bundle.cfg)
     pipe = Pipeline.from_dir(model_dir, steps=4)
-    assert (pipe.codec.num_codebooks, pipe.cfg.dit.num_codebooks) == (4, 2)
+    assert (pipe.codec.num_codebooks, pipe.cfg.dit.num_codebooks, pipe.output_levels) == (4, 2, 4)
     clip = make_clips(tmp_path, 1)[0]
-    result = pipe.speak_file(clip)
     frames = process_video(clip).num_frames
+    result = pipe.speak_file(clip)  # the fine-level completer adds levels 2-3
     check_length(result, frames)
-    assert result.tokens.shape == (2, 2 * frames) and result.wav.std() > 0
+    assert result.tokens.shape == (4, 2 * frames) and result.wav.std() > 0
+    coarse_only = Pipeline.from_dir(model_dir, steps=4, fine_levels=False).speak_file(clip)
+    check_length(coarse_only, frames)
+    assert coarse_only.tokens.shape == (2, 2 * frames) and coarse_only.wav.std() > 0
+    assert np.array_equal(coarse_only.tokens, result.tokens[:2])  # same DiT draw, same seed
+    assert not np.allclose(coarse_only.wav, result.wav)
 
 
 def test_sampling_temperature_comes_from_the_model_and_can_be_set(env) -> None:

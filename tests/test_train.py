@@ -92,8 +92,10 @@ def _log(run_dir: Path) -> list[dict]:
 
 
 def test_three_stages_write_a_loadable_model(trained) -> None:
-    for name in COMPONENTS:
+    for name in COMPONENTS[:4]:
         assert (trained / f"{name}.safetensors").is_file()
+    # the debug DiT generates all the debug codec's levels: no fine-level completer to train
+    assert not (trained / "fine.safetensors").exists()
     bundle = load_bundle(trained)
     assert bundle.cfg.preset == "debug" and not bundle.cfg.style.use_expression_encoder
     for run in ("stage1_lip", "stage1_mlm", "stage2", "stage3"):
@@ -299,20 +301,25 @@ def test_clear_errors(prepared, tmp_path) -> None:
     assert "7-D expression" in message and "prepare" in message
 
 
-def test_stage3_warm_starts_a_coarser_dit_from_a_trained_one(trained, prepared, tmp_path) -> None:
+def coarse_model_dir(trained: Path, out: Path) -> Path:
+    """Stages 1-2 of ``trained`` in ``out``, configured for a DiT of 2 of the debug codec's 4 levels."""
     import shutil
 
-    import torch
-    from safetensors.torch import load_file
-
-    data_dir, _ = prepared
-    out = tmp_path / "coarse"
     out.mkdir()
     for name in ("lip", "mlm", "style"):
         shutil.copy(trained / f"{name}.safetensors", out)
     config = json.loads((trained / "config.json").read_text())
-    config["dit"]["num_codebooks"] = 2  # of the debug codec's 4 levels
+    config["dit"]["num_codebooks"] = 2
     (out / "config.json").write_text(json.dumps(config))
+    return out
+
+
+def test_stage3_warm_starts_a_coarser_dit_from_a_trained_one(trained, prepared, tmp_path) -> None:
+    import torch
+    from safetensors.torch import load_file
+
+    data_dir, _ = prepared
+    out = coarse_model_dir(trained, tmp_path / "coarse")
     coarse = ("--set", "dit.num_codebooks=2", "--max-steps", "1")
     assert _stage(3, data_dir, out, *coarse, "--init-dit", str(trained)) == 0
     bundle = load_bundle(out)
@@ -353,3 +360,25 @@ def test_train_presets_validate_and_scale() -> None:
     assert train_preset("debug").dit.steps < train_preset("synth").dit.steps < train_preset("paper").dit.steps
     with pytest.raises(InputError):
         train_preset("huge")
+
+
+def test_stage3_trains_the_fine_level_completer_of_a_coarse_dit(trained, prepared, tmp_path) -> None:
+    data_dir, _ = prepared
+    out = coarse_model_dir(trained, tmp_path / "coarse")
+    coarse = ("--set", "dit.num_codebooks=2", "--max-steps", "2")
+    assert _stage(3, data_dir, out, *coarse, "--only", "fine") == 0
+    assert (out / "fine.safetensors").is_file() and not (out / "dit.safetensors").exists()
+    val = json.loads((out / "runs" / "stage3_fine" / "val_metrics.json").read_text())
+    assert val["zero_mse"] > 0 and val["mse"] >= 0 and val["explained"] == pytest.approx(
+        1 - val["mse"] / val["zero_mse"]
+    )
+    log = [r for r in _log(out / "runs" / "stage3_fine") if r["split"] == "train"]
+    assert log and all(np.isfinite(r["loss"]) for r in log)
+    assert _stage(3, data_dir, out, *coarse, "--only", "dit") == 0
+    bundle = load_bundle(out)
+    assert bundle.cfg.completes_fine_levels and bundle.dit.cfg.num_codebooks == 2
+    assert float(bundle.fine.output.weight.detach().abs().sum()) > 0  # trained off its zero init
+    with pytest.raises(InputError, match="--only applies to stage 3"):
+        _stage(2, data_dir, tmp_path / "other", "--only", "fine")
+    with pytest.raises(InputError, match="completes no fine levels"):
+        _stage(3, data_dir, trained, "--only", "fine", "--resume")

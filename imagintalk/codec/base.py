@@ -44,6 +44,20 @@ class Codec(abc.ABC):
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
         """codes [B, K', T] long (the first K' <= K levels) -> wav [B, 1, T * hop] float."""
 
+    # --- the code-vector space (residual VQs whose codewords are summed; optional) ---------------
+    @property
+    def vector_dim(self) -> int | None:
+        """D of the code vectors, or None when the codec does not expose them."""
+        return None
+
+    def vectors(self, codes: torch.Tensor) -> torch.Tensor:
+        """codes [B, K', T] -> the summed codewords of those levels [B, T, D]."""
+        raise NotImplementedError(f"the {self.name} codec does not expose its code vectors")
+
+    def residual_codes(self, residual: torch.Tensor, first_level: int) -> torch.Tensor:
+        """residual [B, T, D] -> codes [B, K - first_level, T] of levels first_level.. (greedy)."""
+        raise NotImplementedError(f"the {self.name} codec does not expose its code vectors")
+
     def check_codes(self, codes: torch.Tensor) -> None:
         """Raise ValueError unless codes is [B, K', T] with 1 <= K' <= K levels."""
         if codes.ndim != 3 or not 1 <= codes.shape[1] <= self.num_codebooks:

@@ -114,6 +114,39 @@ class WorldRVQCodec(Codec):
         out[:, LOW_ORDERS : self.spec.mcep_order + 1] *= self.postfilter
         return out
 
+    # --- the code-vector space (the fine-level completer works in it) -------------------------
+    @property
+    def vector_dim(self) -> int:
+        return self.spec.dim
+
+    def vectors(self, codes: torch.Tensor) -> torch.Tensor:
+        """codes [B, K', T] long -> summed codewords [B, T, D] (the weighted, centred feature space)."""
+        self.check_codes(codes)
+        levels = codes.shape[1]
+        books = self.rvq.codebooks[:levels].to(codes.device)  # [K', C, D]
+        level = torch.arange(levels, device=codes.device)[None, :, None]  # [1, K', 1]
+        picked = books[level, codes.long()]  # [B, K', T, D]
+        return picked.sum(dim=1)  # [B, T, D]
+
+    def residual_codes(self, residual: torch.Tensor, first_level: int) -> torch.Tensor:
+        """residual [B, T, D] -> codes [B, K - first_level, T]: levels first_level.. quantise it greedily."""
+        from .rvq import nearest
+
+        if residual.ndim != 3 or residual.shape[-1] != self.vector_dim:
+            raise ValueError(f"expected residual [B, T, {self.vector_dim}], got {tuple(residual.shape)}")
+        if not 0 <= first_level <= self.num_codebooks:
+            raise ValueError(f"first_level must lie in [0, {self.num_codebooks}], got {first_level}")
+        batch, steps, dim = residual.shape
+        left = residual.detach().float().cpu().reshape(batch * steps, dim)  # [B*T, D]
+        codes = []
+        for codebook in self.rvq.codebooks[first_level:]:
+            index = nearest(left, codebook)  # [B*T]
+            left = left - codebook[index]
+            codes.append(index)
+        if not codes:
+            return torch.zeros(batch, 0, steps, dtype=torch.long)
+        return torch.stack(codes, dim=1).reshape(batch, steps, -1).transpose(1, 2).long()  # [B, K-f, T]
+
     # --- waveforms ------------------------------------------------------------------------
     def encode(self, wav: torch.Tensor) -> torch.Tensor:
         """wav [B, 1, N] float -> codes [B, K, T] long, T = ceil(N / hop)."""

@@ -41,6 +41,10 @@ def register(subparsers) -> None:
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
     parser.add_argument("--mux", metavar="OUT.mp4", help="also write the video with the speech (H.264 + AAC)")
     parser.add_argument("--no-refine", action="store_true", help="ablation: no MLM refinement of the units")
+    parser.add_argument(
+        "--no-fine", action="store_true",
+        help="ablation: decode only the codec levels the DiT generates (no fine-level completer)",
+    )  # fmt: skip
     parser.add_argument("--hide-lips", action="store_true", help="ablation: the model sees no mouth")
     parser.add_argument("--dit-weights", metavar="PATH", help="another dit.safetensors (e.g. single adaLN)")
     parser.add_argument(
@@ -109,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
     pipeline = Pipeline.from_dir(
         args.model, device=args.device, steps=args.steps, sampler=args.sampler, tau=args.tau, seed=args.seed,
         dit_weights=args.dit_weights, refine=not args.no_refine, hide_lips=args.hide_lips,
+        fine_levels=not args.no_fine,
         max_window_s=args.max_window, progress=args.progress, voice_reference=args.voice_ref,
         expressiveness=args.expressiveness, temperature=args.temperature, guidance=args.guidance,
     )  # fmt: skip

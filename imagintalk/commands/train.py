@@ -6,10 +6,12 @@
     imagintalk train --stage 3 ...    # Style-DiT, conditions from the frozen stages 1-2
 
 Stage 1 writes OUT/lip.safetensors and OUT/mlm.safetensors, stage 2 OUT/style.safetensors,
-stage 3 OUT/dit.safetensors (+ OUT/config.json); runs, checkpoints and TensorBoard logs go
-to OUT/runs/<network>. --resume continues an interrupted run from its last checkpoint.
-Several processes: torchrun --nproc_per_node N -m imagintalk train ... (DDP; gloo on the
-CPU, nccl on GPUs). See docs/training.md.
+stage 3 OUT/dit.safetensors and, when the DiT generates a coarse prefix of the codec's
+levels, OUT/fine.safetensors (the fine-level completer; --only dit | fine trains just one),
+each with OUT/config.json; runs, checkpoints and TensorBoard logs go to OUT/runs/<network>.
+--resume continues an interrupted run from its last checkpoint. Several processes:
+torchrun --nproc_per_node N -m imagintalk train ... (DDP; gloo on the CPU, nccl on GPUs).
+See docs/training.md.
 """
 
 from __future__ import annotations
@@ -60,6 +62,11 @@ def register(subparsers) -> None:
         help="stage 3: start from another DiT (dit.safetensors or its model dir) instead of scratch; "
         "one that generates more RVQ levels gives its first ones",
     )
+    parser.add_argument(
+        "--only",
+        choices=("dit", "fine"),
+        help="stage 3: train only the Style-DiT, or only the fine-level completer (default: both)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_config_args(parser)
     parser.set_defaults(func=run)
@@ -90,6 +97,13 @@ def build_run(args: argparse.Namespace):
     train_cfg.validate()
     if args.max_steps is not None and args.max_steps < 1:
         raise InputError("--max-steps must be positive")
+    if args.only is not None and args.stage != 3:
+        raise InputError("--only applies to stage 3 (dit | fine)")
+    if args.only == "fine" and not cfg.completes_fine_levels:
+        raise InputError(
+            "--only fine: this config completes no fine levels (fine.enabled is false, or the DiT "
+            "generates all the codec's levels)"
+        )
     model_dir = Path(args.out)
     check_model_dir(model_dir, cfg)
     train, val = data_sources(Path(args.data), Path(args.val_data) if args.val_data else None)
@@ -106,6 +120,7 @@ def build_run(args: argparse.Namespace):
         args.device,
         not args.no_progress,
         Path(args.init_dit) if args.init_dit else None,
+        args.only,
     )
 
 

@@ -7,6 +7,8 @@ A model directory holds one safetensors file per network and the full config as 
     MODEL_DIR/mlm.safetensors      UnitMLM                                 stage 1
     MODEL_DIR/style.safetensors    FaceStyleAdapter                        stage 2
     MODEL_DIR/dit.safetensors      StyleDiT                                stage 3
+    MODEL_DIR/fine.safetensors     FineLevelCompleter (when the DiT generates a coarse prefix of
+                                   the codec's levels: ``Config.completes_fine_levels``)   stage 3
 
 The codec is not copied: ``config.json``'s ``codec.path`` names it ("" = the shipped
 ``models/codec``). A file that is missing means that stage has not been trained yet;
@@ -29,12 +31,13 @@ from ..config import Config, config_from_dict
 from ..errors import CheckpointError
 from .error_detector import correct_units
 from .face_style import FaceStyleAdapter
+from .fine_levels import FineLevelCompleter
 from .lip import LipAligner
 from .style_dit import StyleDiT
 from .unit_mlm import UnitMLM
 
-COMPONENTS = ("lip", "mlm", "style", "dit")
-STAGE_OF = {"lip": 1, "mlm": 1, "style": 2, "dit": 3}
+COMPONENTS = ("lip", "mlm", "style", "dit", "fine")
+STAGE_OF = {"lip": 1, "mlm": 1, "style": 2, "dit": 3, "fine": 3}
 
 
 @dataclass
@@ -44,6 +47,7 @@ class ModelBundle:
     mlm: UnitMLM
     style: FaceStyleAdapter
     dit: StyleDiT
+    fine: FineLevelCompleter
 
     def module(self, name: str) -> nn.Module:
         return getattr(self, name)
@@ -71,6 +75,7 @@ def build_bundle(cfg: Config, seed: int | None = None) -> ModelBundle:
         mlm=UnitMLM.from_config(cfg.mlm, NUM_UNITS, seed=cfg.seed),
         style=FaceStyleAdapter(cfg.style),
         dit=StyleDiT.from_config(cfg.dit),
+        fine=FineLevelCompleter.from_config(cfg.fine),
     )
 
 
@@ -127,10 +132,13 @@ def load_component(model_dir: str | Path, name: str, module: nn.Module) -> nn.Mo
 def load_bundle(
     model_dir: str | Path, device: str | torch.device = "cpu", components: tuple[str, ...] = COMPONENTS
 ) -> ModelBundle:
-    """The networks of ``model_dir`` in eval mode; those not in ``components`` stay untrained."""
+    """The networks of ``model_dir`` in eval mode; those not in ``components`` stay untrained
+    (as does ``fine`` when the model does not complete fine levels)."""
     cfg = load_config_of(model_dir)
     bundle = build_bundle(cfg)
     for name in components:
+        if name == "fine" and not cfg.completes_fine_levels:
+            continue
         load_component(model_dir, name, bundle.module(name))
     return bundle.to(device).eval()
 
@@ -199,3 +207,29 @@ def style_condition(
     """descriptor [B, 128], expression [B, T, E] -> (c_id [B, D_id], c_emo [B, T_tok, D_emo])."""
     out = bundle.style(identity, expression, frame_padding, face_images=face_crops)
     return out["c_id"], out["c_emo"]
+
+
+def check_fine_codec(cfg: Config, codec: object) -> None:
+    """CheckpointError unless ``codec`` offers the code vectors the model's completer was sized for."""
+    if not cfg.completes_fine_levels:
+        return
+    dim = getattr(codec, "vector_dim", None)
+    if dim != cfg.fine.vector_dim:
+        raise CheckpointError(
+            f"the model completes the codec's fine levels in a {cfg.fine.vector_dim}-dim code-vector space, "
+            f"but codec {getattr(codec, 'name', codec)!r} offers {dim}; use the codec the model was trained "
+            f"with, or set fine.enabled=false"
+        )
+
+
+@torch.no_grad()
+def complete_fine_levels(bundle: ModelBundle, codec: object, coarse: Tensor, c_id: Tensor) -> Tensor:
+    """coarse codes [B, K_c, T] + c_id [B, D_id] -> codes [B, K, T] of all the codec's levels.
+
+    The completer predicts the finer levels' residual in the codec's code-vector space, and
+    the codec quantises it with its levels K_c..K-1 (``Codec.residual_codes``).
+    """
+    vectors = codec.vectors(coarse)  # [B, T, D]
+    residual = bundle.fine(vectors.to(c_id.dtype), c_id)  # [B, T, D]
+    fine = codec.residual_codes(residual, coarse.shape[1])  # [B, K - K_c, T]
+    return torch.cat([coarse.cpu().long(), fine], dim=1)  # [B, K, T]

@@ -25,7 +25,14 @@ import torch
 
 from ..codec.base import Codec
 from ..errors import CheckpointError, InputError, NoFaceError
-from ..models.bundle import ModelBundle, load_bundle, semantic_condition, style_condition
+from ..models.bundle import (
+    ModelBundle,
+    check_fine_codec,
+    complete_fine_levels,
+    load_bundle,
+    semantic_condition,
+    style_condition,
+)
 from ..video.frontdoor import FaceTrack
 from ..video.result import FaceTrackResult
 from .features import check_style_inputs, window_inputs
@@ -89,6 +96,7 @@ class Pipeline:
         expressiveness: float = 1.0,
         temperature: float | None = None,
         guidance: float | None = None,
+        fine_levels: bool = True,
     ) -> None:
         from ..builders import build_detector
         from ..diffusion.config import check_temperature
@@ -116,6 +124,9 @@ class Pipeline:
                 f"codec has {codec.num_codebooks} x {codec.cardinality} tokens, the model generates "
                 f"{cfg.dit.num_codebooks} x {cfg.dit.cardinality}"
             )
+        self.fine_levels = bool(fine_levels) and cfg.completes_fine_levels
+        if self.fine_levels:
+            check_fine_codec(cfg, codec)
         self.factor = int(round(codec.frame_rate / cfg.video.fps))
         if self.factor * cfg.video.fps != codec.frame_rate:
             raise CheckpointError(
@@ -136,6 +147,11 @@ class Pipeline:
         self.reference_voice: ReferenceVoice | None = None
         if voice_reference is not None:
             self.set_voice_reference(voice_reference, voice_reference_rate)
+
+    @property
+    def output_levels(self) -> int:
+        """Codec levels in the spoken tokens: the DiT's, or all the codec's with the fine completer."""
+        return self.codec.num_codebooks if self.fine_levels else self.cfg.dit.num_codebooks
 
     # ---------------------------------------------------------------- voice controls
 
@@ -357,7 +373,9 @@ class Pipeline:
                 device=self.device, progress=self.progress, temperature=self.temperature,
             )  # fmt: skip
             t4 = time.perf_counter()
-            tokens = sampled.tokens.cpu()  # [1, K, T_tok]
+            tokens = sampled.tokens.cpu()  # [1, K_dit, T_tok]
+            if self.fine_levels:  # the codec levels the DiT does not generate
+                tokens = complete_fine_levels(bundle, self.codec, sampled.tokens, c_id).cpu()  # [1, K, T_tok]
             wav = self.codec.decode(tokens)[0, 0].float().cpu().numpy()  # [T_tok * hop]
         t5 = time.perf_counter()
         for stage, seconds in zip(STAGES[1:], (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
@@ -397,7 +415,7 @@ class Pipeline:
         source: str,
     ) -> SpeechResult:
         """Concatenate the windows to exactly total_frames * samples_per_frame samples."""
-        k, r = self.cfg.dit.num_codebooks, self.factor
+        k, r = self.output_levels, self.factor
         wav = assemble(pieces, total_frames * self.samples_per_frame, self.codec.sample_rate)
         tokens = np.full((k, r * total_frames), -1, np.int64)
         units = np.full(r * total_frames, -1, np.int64)

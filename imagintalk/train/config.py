@@ -49,6 +49,7 @@ class TrainConfig:
     mlm: StageTrainConfig = field(default_factory=StageTrainConfig)  # stage 1b: unit MLM
     style: StageTrainConfig = field(default_factory=StageTrainConfig)  # stage 2: face-style adapter
     dit: StageTrainConfig = field(default_factory=StageTrainConfig)  # stage 3: Style-DiT
+    fine: StageTrainConfig = field(default_factory=StageTrainConfig)  # stage 3: fine-level completer
     amp: str = "auto"  # auto | none | bf16 | fp16
     mlm_extra_text_sequences: int = 0  # text-only GRID unit sequences beside the corpus's own
     mlm_max_units: int = 0  # MLM training windows in units (0 = mlm.max_units)
@@ -62,7 +63,7 @@ class TrainConfig:
     num_workers: int = 0  # DataLoader worker processes
 
     def validate(self) -> TrainConfig:
-        for name in ("lip", "mlm", "style", "dit"):
+        for name in ("lip", "mlm", "style", "dit", "fine"):
             getattr(self, name).validate(name)
         if self.amp not in AMP_CHOICES:
             raise InputError(f"train.amp must be one of {', '.join(AMP_CHOICES)}, not {self.amp!r}")
@@ -85,6 +86,7 @@ def _debug() -> TrainConfig:
         mlm=StageTrainConfig(**tiny),
         style=StageTrainConfig(**tiny),
         dit=StageTrainConfig(**tiny),
+        fine=StageTrainConfig(**tiny),
         mlm_extra_text_sequences=2,
         val_max_clips=4,
     )
@@ -113,6 +115,17 @@ def _synth() -> TrainConfig:
             warmup_steps=200,
             window_frames=75,
             ckpt_every=500,
+            eval_every=1000,
+        ),  # fmt: skip
+        # the fine-level completer (regression, no diffusion): 1.9 s windows, ~27 min on one thread;
+        # its prototype's val residual error still fell at 5000 steps
+        fine=StageTrainConfig(
+            steps=8000,
+            batch_size=16,
+            lr=1e-3,
+            warmup_steps=100,
+            window_frames=48,
+            ckpt_every=1000,
             eval_every=1000,
         ),  # fmt: skip
         mlm_extra_text_sequences=2000,
@@ -156,6 +169,15 @@ def _paper() -> TrainConfig:
             ckpt_every=5000,
             log_every=50,
         ),
+        fine=StageTrainConfig(
+            steps=50_000,
+            batch_size=64,
+            lr=1e-3,
+            warmup_steps=1000,
+            window_frames=125,
+            ckpt_every=5000,
+            log_every=50,
+        ),  # fmt: skip
         mlm_extra_text_sequences=20_000,
         mlm_max_units=400,
         val_max_clips=500,

@@ -163,7 +163,7 @@ def evaluate_semantic(run: StageRun, lip: nn.Module, mlm: nn.Module) -> dict[str
 
     assert run.val is not None
     dataset = FeatureDataset(run.val.data_dir, run.val.split, None, run.cfg.seed)
-    bundle = ModelBundle(run.cfg, lip.eval(), mlm.eval(), None, None)  # type: ignore[arg-type]
+    bundle = ModelBundle(run.cfg, lip.eval(), mlm.eval(), None, None, None)  # type: ignore[arg-type]
     return semantic_report(bundle, dataset, run.train_cfg.val_max_clips)
 
 

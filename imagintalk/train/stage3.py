@@ -7,10 +7,12 @@ cached under OUT/runs/stage3 in a safetensors file keyed by a hash of lip / mlm 
 weights, the clips and the switches (new weights or data -> a new cache). Training then
 cuts windows of codes [K, rW] and conditions [rW, D] at the same random start and
 minimises the score-entropy loss (``diffusion_loss``, per real token) over the padded batch.
+When the DiT generates only the codec's first levels, the fine-level completer trains next
+on the same cached clips (``stage3_fine``).
 
 ``train.stage3_units = "ground_truth"`` replaces the predicted units by the clip's own
 (teacher forcing); the default "predicted" is what the model will see when it speaks.
--> OUT/runs/stage3, OUT/dit.safetensors.
+-> OUT/runs/stage3, OUT/dit.safetensors (+ OUT/runs/stage3_fine, OUT/fine.safetensors).
 """
 
 from __future__ import annotations
@@ -252,22 +254,46 @@ def check_frozen(model_dir: Path) -> None:
 
 
 def train_stage3(run: StageRun) -> dict[str, Any]:
-    """Train the Style-DiT -> {"files", "val"}; writes OUT/dit.safetensors."""
-    from ..models.style_dit import StyleDiT
-
-    cfg, stage = run.cfg, run.train_cfg.dit
+    """Train the Style-DiT, then (when the DiT generates a coarse prefix of the codec's levels) the
+    fine-level completer -> {"files", "val", ...}; ``run.only`` picks one of them."""
+    cfg = run.cfg
     check_frozen(run.model_dir)
     from .stage2 import check_style_inputs
 
     check_style_inputs(run, run.train)
     check_codes(run, run.train)
     factor = feature_info(run.train)["token_rate_factor"]
-    levels = cfg.dit.num_codebooks
-    train_items = keep_levels(load_conditions(run, run.train, "train"), levels)
+    train_items = load_conditions(run, run.train, "train")
     val_items = None
     if run.val is not None:
         check_codes(run, run.val)
-        val_items = keep_levels(load_conditions(run, run.val, "val", run.train_cfg.val_max_clips), levels)
+        val_items = load_conditions(run, run.val, "val", run.train_cfg.val_max_clips)
+    result: dict[str, Any] = {"files": [], "units": run.train_cfg.stage3_units}
+    if run.only in (None, "dit"):
+        result.update(train_dit(run, train_items, val_items, factor))
+    if run.only in (None, "fine") and cfg.completes_fine_levels:
+        from .stage3_fine import train_fine
+
+        fine = train_fine(run, train_items, val_items, factor)
+        result["files"] += fine["files"]
+        if "val" in fine:
+            result["val_fine"] = fine["val"]
+    return result
+
+
+def train_dit(
+    run: StageRun,
+    train_items: list[dict[str, Tensor]],
+    val_items: list[dict[str, Tensor]] | None,
+    factor: int,
+) -> dict[str, Any]:
+    """The Style-DiT on the cached conditions -> {"files", "val"}; writes OUT/dit.safetensors."""
+    from ..models.style_dit import StyleDiT
+
+    cfg, stage = run.cfg, run.train_cfg.dit
+    levels = cfg.dit.num_codebooks
+    train_items = keep_levels(train_items, levels)
+    val_items = None if val_items is None else keep_levels(val_items, levels)
     window = factor * stage.window_frames if stage.window_frames else None
     dataset = ConditionDataset(train_items, window, factor, cfg.seed)
     cardinality = cfg.dit.cardinality
@@ -289,10 +315,7 @@ def train_stage3(run: StageRun) -> dict[str, Any]:
     )
     trainer, summary = fit(run, stage, "stage3", dit, step, dataset, collate_conditions, eval_fn)
     save_network(run, "dit", trainer.model)
-    result: dict[str, Any] = {
-        "files": [str(run.model_dir / "dit.safetensors")],
-        "units": run.train_cfg.stage3_units,
-    }
+    result: dict[str, Any] = {"files": [str(run.model_dir / "dit.safetensors")]}
     evals = [h for h in summary["history"] if h["split"] == "eval"]
     if evals:
         result["val"] = {k: v for k, v in evals[-1].items() if k not in ("step", "split")}

@@ -26,7 +26,7 @@ from .config import StageTrainConfig, TrainConfig
 from .trainer import TrainerOptions
 
 # sections that fix the networks' shapes: every stage of one model directory must agree on them
-MODEL_SECTIONS = ("codec", "units", "lip", "mlm", "style", "dit")
+MODEL_SECTIONS = ("codec", "units", "lip", "mlm", "style", "dit", "fine")
 VAL_SPLITS = ("val", "valid", "dev")
 
 
@@ -54,6 +54,7 @@ class StageRun:
     device: str = "auto"
     progress: bool = True
     init_dit: Path | None = None  # stage 3 starts from these DiT weights (a file or model dir)
+    only: str | None = None  # stage 3: "dit" or "fine" trains just that network
 
     @property
     def runs_dir(self) -> Path:
@@ -135,8 +136,10 @@ def check_model_dir(model_dir: Path, cfg: Config) -> None:
         raise InputError(f"model config {path} is unreadable: {exc}") from None
     current = cfg.to_dict()
     for section in MODEL_SECTIONS:
-        if saved.get(section) != current.get(section):
-            keys = sorted(k for k in current[section] if saved.get(section, {}).get(k) != current[section][k])
+        # sections and keys absent from the saved file were added to the config after it was written
+        mine, theirs = current[section], saved.get(section, {})
+        keys = sorted(k for k in mine if k in theirs and theirs[k] != mine[k])
+        if keys:
             raise InputError(
                 f"the model at {model_dir} was trained with other {section} settings ({', '.join(keys)}); "
                 f"use the same --preset / --config / --set as its earlier stages, or another --out"
