@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The reproducible recipe for the default ImaginTalk model (synth preset, CPU):
 #   SynthTalk train / val / test corpora (+ larger train_N corpora for stage 3's last phases)
-#   -> prepare -> train stages 1, 2, 3 -> speak the first SPEAK_CLIPS test clips -> eval.
+#   -> prepare -> train stages 1, 2, 3 (the Style-DiT, then the fine-level completer)
+#   -> speak the first SPEAK_CLIPS test clips -> eval.
 # Idempotent: a corpus with a manifest is kept, prepare skips finished clips, a trained stage
 # (its weights + val_metrics.json present) is skipped, an interrupted one resumes (--resume),
 # a spoken wav is kept. Everything is parameterised by environment variables:
@@ -129,7 +130,11 @@ stage_done() {  # model dir, stage number -> 0 when its weights and validation m
     case $2 in
         1) [[ -f $1/lip.safetensors && -f $1/mlm.safetensors && -f $1/runs/stage1_mlm/val_metrics.json ]] ;;
         2) [[ -f $1/style.safetensors && -f $1/runs/stage2/val_metrics.json ]] ;;
-        3) [[ -f $1/dit.safetensors && -f $1/runs/stage3/val_metrics.json ]] ;;
+        3) if [[ ${ONLY:-dit} == fine ]]; then
+            [[ -f $1/fine.safetensors && -f $1/runs/stage3_fine/val_metrics.json ]]
+        else
+            [[ -f $1/dit.safetensors && -f $1/runs/stage3/val_metrics.json ]]
+        fi ;;
     esac
 }
 train_stage() {  # model dir, stage, log name, extra args... (skipped when done)
@@ -140,8 +145,10 @@ train_stage() {  # model dir, stage, log name, extra args... (skipped when done)
         return 0
     fi
     log "train $name"
+    local only=()  # stage 3: the DiT phases (ONLY unset), or the fine-level completer (ONLY=fine)
+    ((stage == 3)) && only=(--only "${ONLY:-dit}")
     "$IT" train --stage "$stage" --preset "$PRESET" --data "${STAGE_DATA:-$DATA/train}" --val-data "$DATA/val" \
-        --out "$dir" --resume --no-progress "${SETS[@]}" "$@" >"$OUT/logs/$name.log" 2>&1 ||
+        --out "$dir" --resume --no-progress "${only[@]}" "${SETS[@]}" "$@" >"$OUT/logs/$name.log" 2>&1 ||
         { log "$name failed: see $OUT/logs/$name.log"; return 1; }
     log "$name done"
 }
@@ -215,6 +222,18 @@ stage3_single() {
 }
 if ((ABLATIONS)); then run_pair stage3 stage3_single; else stage3; fi
 
+# stage 3's second network, the fine-level completer: the codec levels the coarse DiT leaves out
+# (8 of 12), regressed from the coarse ones and c_id on the largest corpus's own codes. It does
+# not depend on the DiT, so the single-adaLN ablation (spoken with --dit-weights) shares it.
+completes=$(.venv/bin/python -c 'import json, sys
+from imagintalk.config import config_from_dict
+print(int(config_from_dict(json.load(open(sys.argv[1]))).completes_fine_levels))' "$MODEL/config.json")
+if ((completes)); then
+    fine_data=$DATA/train
+    ((${#MORE_SIZES[@]})) && fine_data=$DATA/train_${MORE_SIZES[-1]}
+    ONLY=fine STAGE_DATA=$fine_data train_stage "$MODEL" 3 stage3_fine
+fi
+
 # the weight of the lips' vote in MLM refinement, chosen on the validation split (clean and with
 # 0.4 s of hidden mouth per clip) and stored in $MODEL/config.json: the ablations share it
 log "choose the MLM refinement's visual prior weight on val"
@@ -258,12 +277,17 @@ speak_full() { speak imagintalk; }
 speak_no_mlm() { speak no_mlm --no-refine; }
 speak_single() { speak single_adaln --dit-weights "$ABLATION"; }
 speak_no_lips() { speak lips_hidden --hide-lips; }
+speak_no_fine() { speak no_fine --no-fine; }
 systems=(--system "imagintalk=$OUT/speak/imagintalk")
 if ((ABLATIONS)); then
     run_pair speak_full speak_no_mlm
     run_pair speak_single speak_no_lips
     systems+=(--system "no_mlm=$OUT/speak/no_mlm" --system "single_adaln=$OUT/speak/single_adaln")
     systems+=(--system "lips_hidden=$OUT/speak/lips_hidden")
+    if ((completes)); then
+        speak_no_fine
+        systems+=(--system "no_fine=$OUT/speak/no_fine")
+    fi
 else
     speak_full
 fi

@@ -32,7 +32,7 @@ def _debug() -> FineConfig:
 
 
 def _synth() -> FineConfig:
-    # 0.7 M parameters: trained on the 4000-clip corpus in ~25 min on one CPU thread
+    # 1.7 M parameters (6.7 MB): trained on the 4000-clip corpus in 26 min on one CPU thread
     return FineConfig()
 
 
