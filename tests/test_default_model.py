@@ -20,10 +20,12 @@ def test_shipped_models_are_safetensors_and_json_under_100_mb() -> None:
     suffixes = {p.suffix for p in files}
     assert suffixes <= {".safetensors", ".json", ".md"}, suffixes
     assert sum(p.stat().st_size for p in files) < 100e6
-    for name in ("config.json", "lip.safetensors", "mlm.safetensors", "style.safetensors", "dit.safetensors"):
+    names = ("config.json", "lip.safetensors", "mlm.safetensors", "style.safetensors", "dit.safetensors")
+    for name in (*names, "fine.safetensors"):
         assert (MODEL / name).is_file(), name
     config = json.loads((MODEL / "config.json").read_text())
     assert config["mlm"]["tau"] == pytest.approx(0.9)
+    assert config["fine"]["enabled"] and config["dit"]["num_codebooks"] < config["codec"]["num_codebooks"]
 
 
 @pytest.fixture(scope="module")
@@ -38,3 +40,4 @@ def test_the_default_model_speaks_the_examples_for_their_whole_duration(pipeline
     video_s = times[-1] + (times[1] - times[0])  # the last frame lasts one frame interval too
     assert result.duration == pytest.approx(video_s, abs=0.5 / 25 + 1e-6)  # rounded to whole 25 fps frames
     assert result.wav.std() > 1e-3 and all(w.status == "spoken" for w in result.windows)
+    assert result.tokens.shape[0] == pipeline.codec.num_codebooks == 12  # the completer adds the fine levels

@@ -29,7 +29,8 @@ def perturbed(cfg: FineConfig, seed: int = 0) -> FineLevelCompleter:
 
 def inputs(cfg: FineConfig, batch: int, steps: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     gen = torch.Generator().manual_seed(seed)
-    return torch.randn(batch, steps, cfg.vector_dim, generator=gen), torch.randn(batch, cfg.id_dim, generator=gen)
+    coarse = torch.randn(batch, steps, cfg.vector_dim, generator=gen)  # [B, T, D]
+    return coarse, torch.randn(batch, cfg.id_dim, generator=gen)
 
 
 def small_codec(levels: int = 4, entries: int = 16) -> WorldRVQCodec:

@@ -50,7 +50,8 @@ def test_speak_writes_wav_json_and_muxed_video(env, capsys) -> None:
 
 def test_ablation_flags_and_analytic_sampler_run(env) -> None:
     root = env["root"]
-    flags = ["--no-refine", "--hide-lips", "--no-fine", "--sampler", "analytic", "--tau", "0.5", "--steps", "4"]
+    flags = ["--no-refine", "--hide-lips", "--no-fine", "--sampler", "analytic", "--tau", "0.5"]
+    flags += ["--steps", "4"]
     args = parse([str(env["clip"]), "-o", str(root / "ablate.wav"), "--model", str(env["model"]), *flags])
     assert args.func(args) == 0 and sf.info(root / "ablate.wav").frames > 0
 

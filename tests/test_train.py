@@ -369,8 +369,10 @@ def test_stage3_trains_the_fine_level_completer_of_a_coarse_dit(trained, prepare
     assert _stage(3, data_dir, out, *coarse, "--only", "fine") == 0
     assert (out / "fine.safetensors").is_file() and not (out / "dit.safetensors").exists()
     val = json.loads((out / "runs" / "stage3_fine" / "val_metrics.json").read_text())
-    assert val["zero_mse"] > 0 and val["mse"] >= 0 and val["explained"] == pytest.approx(
-        1 - val["mse"] / val["zero_mse"]
+    assert (
+        val["zero_mse"] > 0
+        and val["mse"] >= 0
+        and val["explained"] == pytest.approx(1 - val["mse"] / val["zero_mse"])
     )
     log = [r for r in _log(out / "runs" / "stage3_fine") if r["split"] == "train"]
     assert log and all(np.isfinite(r["loss"]) for r in log)
