@@ -25,9 +25,9 @@ from .stages import (
     StageRun,
     feature_info,
     fit,
+    record_validation,
     save_network,
     seed_models,
-    write_metrics,
 )
 
 
@@ -106,8 +106,5 @@ def train_stage2(run: StageRun) -> dict[str, Any]:
     )
     save_network(run, "style", trainer.model)
     result: dict[str, Any] = {"files": [str(run.model_dir / "style.safetensors")]}
-    evals = [h for h in summary["history"] if h["split"] == "eval"]
-    if evals:
-        result["val"] = {k: v for k, v in evals[-1].items() if k not in ("step", "split")}
-        write_metrics(run, "stage2", result["val"])
+    record_validation(run, "stage2", summary, result)
     return result

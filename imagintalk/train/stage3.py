@@ -36,9 +36,9 @@ from .stages import (
     check_prepared,
     feature_info,
     fit,
+    record_validation,
     save_network,
     seed_models,
-    write_metrics,
 )
 
 if TYPE_CHECKING:
@@ -316,8 +316,5 @@ def train_dit(
     trainer, summary = fit(run, stage, "stage3", dit, step, dataset, collate_conditions, eval_fn)
     save_network(run, "dit", trainer.model)
     result: dict[str, Any] = {"files": [str(run.model_dir / "dit.safetensors")]}
-    evals = [h for h in summary["history"] if h["split"] == "eval"]
-    if evals:
-        result["val"] = {k: v for k, v in evals[-1].items() if k not in ("step", "split")}
-        write_metrics(run, "stage3", result["val"])
+    record_validation(run, "stage3", summary, result)
     return result

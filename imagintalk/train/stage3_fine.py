@@ -21,7 +21,7 @@ from torch import Tensor, nn
 
 from ..errors import CheckpointError
 from .stage3 import ConditionDataset, collate_conditions
-from .stages import StageRun, fit, save_network, seed_models, write_metrics
+from .stages import StageRun, fit, record_validation, save_network, seed_models
 
 
 def fine_step_loss(model: nn.Module, codec: Any, batch: dict[str, Tensor], coarse_levels: int) -> Tensor:
@@ -86,8 +86,5 @@ def train_fine(
     trainer, summary = fit(run, stage, "stage3_fine", completer, step, dataset, collate_conditions, eval_fn)
     save_network(run, "fine", trainer.model)
     result: dict[str, Any] = {"files": [str(run.model_dir / "fine.safetensors")]}
-    evals = [h for h in summary["history"] if h["split"] == "eval"]
-    if evals:
-        result["val"] = {k: v for k, v in evals[-1].items() if k not in ("step", "split")}
-        write_metrics(run, "stage3_fine", result["val"])
+    record_validation(run, "stage3_fine", summary, result)
     return result

@@ -221,6 +221,14 @@ def write_metrics(run: StageRun, name: str, metrics: dict[str, Any]) -> Path | N
     return path
 
 
+def record_validation(run: StageRun, name: str, summary: dict[str, Any], result: dict[str, Any]) -> None:
+    """A run's last validation (if any) -> result["val"] and OUT/runs/<name>/val_metrics.json."""
+    evals = [h for h in summary["history"] if h["split"] == "eval"]
+    if evals:
+        result["val"] = {k: v for k, v in evals[-1].items() if k not in ("step", "split")}
+        write_metrics(run, name, result["val"])
+
+
 def save_network(run: StageRun, name: str, module: nn.Module) -> None:
     """MODEL_DIR/<name>.safetensors (+ config.json) from rank 0; every rank waits for it."""
     from ..models.bundle import save_component
