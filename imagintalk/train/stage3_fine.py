@@ -24,11 +24,16 @@ from .stage3 import ConditionDataset, collate_conditions
 from .stages import StageRun, fit, record_validation, save_network, seed_models
 
 
+def coarse_and_residual(codec: Any, codes: Tensor, coarse_levels: int) -> tuple[Tensor, Tensor]:
+    """codes [B, K, L] -> the coarse levels' vector and the finer levels' residual, both [B, L, D]."""
+    coarse = codec.vectors(codes[:, :coarse_levels])  # [B, L, D]
+    return coarse, codec.vectors(codes) - coarse  # [B, L, D] x 2
+
+
 def fine_step_loss(model: nn.Module, codec: Any, batch: dict[str, Tensor], coarse_levels: int) -> Tensor:
     """Mean squared error per real vector element of a collated batch (codes [B, K, L], c_id)."""
-    codes, mask = batch["codes"], batch["token_mask"]  # [B, K, L], [B, L]
-    coarse = codec.vectors(codes[:, :coarse_levels]).to(codes.device)  # [B, L, D]
-    target = codec.vectors(codes).to(codes.device) - coarse  # [B, L, D]
+    mask = batch["token_mask"]  # [B, L]
+    coarse, target = coarse_and_residual(codec, batch["codes"], coarse_levels)  # [B, L, D] x 2
     predicted = model(coarse, batch["c_id"], ~mask)  # [B, L, D]
     error = ((predicted - target) ** 2).sum(-1) * mask  # [B, L]
     return error.sum() / (mask.sum() * target.shape[-1]).clamp(min=1)
@@ -44,9 +49,7 @@ def evaluate_fine(
     count = 0
     for item in items:
         batch = {k: v.to(device) for k, v in collate_conditions([item]).items()}
-        codes = batch["codes"]  # [1, K, L]
-        coarse = codec.vectors(codes[:, :coarse_levels]).to(device)  # [1, L, D]
-        target = codec.vectors(codes).to(device) - coarse  # [1, L, D]
+        coarse, target = coarse_and_residual(codec, batch["codes"], coarse_levels)  # [1, L, D] x 2
         predicted = model(coarse, batch["c_id"])  # [1, L, D]
         total += float(((predicted - target) ** 2).sum())
         zero += float((target**2).sum())
