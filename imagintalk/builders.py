@@ -1,35 +1,31 @@
-"""Every component made from config, in one place.
+"""The codec, built from config in one place.
 
-Names map to classes here and nowhere else; the heavy modules behind each name are
-imported only when that name is asked for, so ``import imagintalk`` stays light and
-works without dlib, transformers or pocketsphinx installed.
+Codec names map to classes here and nowhere else; the heavy module behind each name is
+imported only when that name is asked for, so ``import imagintalk`` stays light and works
+without transformers installed. The other components are built from config where they live:
+face detectors by name in ``video.detectors``, the networks in ``models.bundle``.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import CheckpointError, DependencyError, InputError
+from .settings import Config
+from .settings.codec import CodecConfig
+from .settings.paths import DEFAULT_CODEC_DIR, REPO_ROOT
 
 if TYPE_CHECKING:
     from .codec.base import Codec
-    from .codec.config import CodecConfig
-    from .video.config import VideoConfig
-
-PACKAGE_ROOT = Path(__file__).resolve().parent
-REPO_ROOT = PACKAGE_ROOT.parent
-DEFAULT_MODELS_DIR = REPO_ROOT / "models"
-DEFAULT_CODEC_DIR = DEFAULT_MODELS_DIR / "codec"
 
 CODECS = ("world_rvq", "dac", "encodec")
-DETECTORS = ("dlib_hog", "opencv_haar")
 
 
 def _lazy(module: str, attr: str, extra: str):
-    import importlib
-
     try:
         return getattr(importlib.import_module(module, __package__), attr)
     except ImportError as exc:  # a missing optional dependency, not a bug
@@ -55,6 +51,8 @@ def resolve_codec_name(name_or_dir: str) -> tuple[str, str]:
         data = json.loads(cfg_file.read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise CheckpointError(f"codec config {cfg_file} is unreadable: {exc}") from None
+    if not isinstance(data, dict):
+        raise CheckpointError(f"codec config {cfg_file} must hold a JSON object")
     # our own codec writes "codec": "world_rvq"; transformers checkpoints have "model_type"
     name = data.get("codec") or {"dac": "dac", "encodec": "encodec"}.get(data.get("model_type", ""))
     if name not in CODECS:
@@ -79,16 +77,22 @@ def build_codec(cfg: CodecConfig) -> Codec:
     raise InputError(f"unknown codec {name!r}; choose one of {', '.join(CODECS)} or a directory")
 
 
-def build_detector(name: str, **kwargs):
-    """A face detector by name: ``dlib_hog`` (default) or ``opencv_haar``."""
-    if name == "dlib_hog":
-        return _lazy(".video.detectors", "DlibHogDetector", "core")(**kwargs)
-    if name == "opencv_haar":
-        return _lazy(".video.detectors", "OpenCVHaarDetector", "core")(**kwargs)
-    raise InputError(f"unknown face detector {name!r}; choose one of {', '.join(DETECTORS)}")
+def resolve_codec_path(path: str, model_dir: Path | None) -> str:
+    """A relative codec path is tried as given, then next to the model, then under the repository."""
+    if not path or Path(path).is_absolute() or Path(path).exists():
+        return path
+    for base in (model_dir, REPO_ROOT):
+        if base is not None and (base / path).exists():
+            return str(base / path)
+    return path
 
 
-def build_face_track(cfg: VideoConfig):
-    """The streaming front door (detect -> landmarks -> smooth -> align -> crop)."""
-    face_track_cls = _lazy(".video.frontdoor", "FaceTrack", "core")
-    return face_track_cls(cfg, detector=build_detector(cfg.detector, upsample=cfg.upsample))
+def load_codec(cfg: Config, model_dir: Path | None = None, override: str | None = None) -> Codec:
+    """The configured codec (``override``: another codec dir or name), its relative path resolved
+    against ``model_dir``; torch is seeded with ``cfg.seed`` first so that a backend with random
+    weights agrees across processes."""
+    import torch  # lazy: heavy, and only needed once a codec is built
+
+    torch.manual_seed(cfg.seed)
+    path = resolve_codec_path(override or cfg.codec.path, model_dir)
+    return build_codec(replace(cfg.codec, path=path))

@@ -27,7 +27,10 @@ from sensor_msgs.msg import CompressedImage, Image
 from std_srvs.srv import Trigger
 
 from imagintalk.errors import ImaginTalkError
+from imagintalk.pipeline import Pipeline
 from imagintalk.stream import LipStream, SpeechJob, SpeechWorker, StreamUpdate, Utterance
+from imagintalk.video.detectors import detect_faces
+from imagintalk.video.landmarks import predict_landmarks
 
 from . import params as node_params
 from .audio_out import AudioOut
@@ -94,8 +97,6 @@ class SpeakNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
-        from imagintalk.pipeline import Pipeline
-
         p = self.params
         started = time.perf_counter()
         try:
@@ -346,9 +347,6 @@ def warm_up_detector(pipeline) -> None:
     first call in a check here, but the warm-up costs ~10 ms and removes the question.
     """
     import numpy as np
-
-    from imagintalk.video.detectors import detect_faces
-    from imagintalk.video.landmarks import predict_landmarks
 
     gray = np.zeros((96, 96), np.uint8)
     detect_faces(pipeline.detector, gray, pipeline.cfg.video.detect_size)

@@ -22,6 +22,7 @@ from rclpy.time import Time
 from sensor_msgs.msg import Image
 
 from imagintalk.errors import ImaginTalkError, InputError
+from imagintalk.video.io import iter_frames
 
 from .convert import bgr_to_image
 from .dds import use_shipped_profile
@@ -79,8 +80,6 @@ class VideoSource(Node):
 
     def frames(self) -> Iterator[tuple[np.ndarray, float]]:
         """(BGR frame, its time in seconds from the start), looping if asked."""
-        from imagintalk.video.io import iter_frames
-
         if not self.video:
             yield from webcam_frames(self.camera)
             return

@@ -27,7 +27,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from imagintalk.config import load_config
+from imagintalk.settings import load_config
 from imagintalk.video.frontdoor import FaceTrack, process_video
 from imagintalk.video.io import write_video
 from imagintalk.video.mouth import mouth_opening

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from imagintalk.config import preset
 from imagintalk.errors import CheckpointError
 from imagintalk.models.bundle import COMPONENTS, build_bundle, load_bundle, save_component, semantic_condition
+from imagintalk.settings import preset
 
 
 @pytest.fixture(scope="module")

@@ -11,12 +11,12 @@ import torch
 
 from imagintalk.builders import build_codec, resolve_codec_name
 from imagintalk.codec.checkpoint import load_tensors
-from imagintalk.codec.config import CodecConfig
 from imagintalk.codec.train import train_world_rvq
 from imagintalk.codec.world_features import analyze
 from imagintalk.codec.world_rvq import WEIGHTS_FILE, WorldRVQCodec
-from imagintalk.config import load_config
 from imagintalk.errors import CheckpointError
+from imagintalk.settings import load_config
+from imagintalk.settings.codec import CodecConfig
 
 torch.set_num_threads(1)
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from imagintalk.builders import DEFAULT_CODEC_DIR
 from imagintalk.codec.audio import read_audio
-from imagintalk.codec.quality import arctic_a0007_path, speaker_similarity, stoi_scores
 from imagintalk.codec.world_rvq import WorldRVQCodec
+from imagintalk.eval.codec_quality import arctic_a0007_path, speaker_similarity, stoi_scores
+from imagintalk.settings import DEFAULT_CODEC_DIR
 
 
 @pytest.fixture(scope="module")

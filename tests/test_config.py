@@ -1,7 +1,7 @@
 import pytest
 
-from imagintalk.config import apply_overrides, config_from_dict, load_config, preset
 from imagintalk.errors import InputError
+from imagintalk.settings import apply_overrides, config_from_dict, load_config, preset
 
 
 def test_presets_differ_where_they_should():

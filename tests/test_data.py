@@ -15,13 +15,13 @@ from torch import nn
 from imagintalk.codec.train import train_world_rvq
 from imagintalk.codec.world_rvq import WorldRVQCodec
 from imagintalk.commands import prepare as prepare_command
-from imagintalk.config import load_config
 from imagintalk.data.collate import IGNORE_INDEX, collate
 from imagintalk.data.dataset import FeatureDataset
 from imagintalk.data.feature_file import read_features, write_features
 from imagintalk.data.prepare import PrepareReport, prepare_dataset
 from imagintalk.data.unit_sequences import UnitSequenceDataset, collate_units
 from imagintalk.errors import InputError
+from imagintalk.settings import load_config
 from imagintalk.synth.corpus import generate_corpus, read_manifest, write_manifest
 from imagintalk.units import NUM_UNITS, units_from_manifest_entry
 from imagintalk.video.crops import normalize_mouth

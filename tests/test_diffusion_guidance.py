@@ -5,8 +5,8 @@ import torch
 
 from imagintalk.diffusion.guidance import guide
 from imagintalk.errors import InputError
-from imagintalk.models.config import dit_preset
 from imagintalk.models.style_dit import StyleDiT
+from imagintalk.settings.dit import dit_preset
 
 
 def log_scores(shape, seed):

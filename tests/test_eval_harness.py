@@ -48,7 +48,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def test_evaluate_end_to_end(corpus, tmp_path: Path) -> None:
     from imagintalk.builders import build_codec
-    from imagintalk.codec.config import CodecConfig
+    from imagintalk.settings.codec import CodecConfig
 
     root, system = corpus
     codec = build_codec(CodecConfig(name="dac"))  # random weights: real plumbing, noise output

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from imagintalk.errors import InputError
 from imagintalk.features import smooth_over_window
 from imagintalk.models.face_style import OUTPUT_NAMES, FaceStyleAdapter, MaskedMovingAverage
-from imagintalk.models.style_config import FaceStyleConfig, face_style_preset
+from imagintalk.settings.style import FaceStyleConfig, face_style_preset
 
 
 def debug_with_both_encoders() -> FaceStyleConfig:

@@ -62,7 +62,7 @@ def astronaut():
 @pytest.fixture(scope="module")
 def synth_faces():
     """Two SynthTalk faces of one speaker: neutral and happy (rendered, no speech needed)."""
-    from imagintalk.synth.config import SynthConfig
+    from imagintalk.settings.synth import SynthConfig
     from imagintalk.synth.emotions import EXPRESSION
     from imagintalk.synth.face import face_style
     from imagintalk.synth.render import FrameState, render_frame

@@ -11,11 +11,11 @@ import torch
 from imagintalk.codec.rvq import ResidualVQ
 from imagintalk.codec.world_features import FeatureSpec
 from imagintalk.codec.world_rvq import WorldRVQCodec
-from imagintalk.config import config_from_dict, preset
 from imagintalk.errors import CheckpointError, InputError
 from imagintalk.models.bundle import build_bundle, check_fine_codec, complete_fine_levels
-from imagintalk.models.fine_config import FineConfig, fine_preset
 from imagintalk.models.fine_levels import FineLevelCompleter
+from imagintalk.settings import config_from_dict, preset
+from imagintalk.settings.fine import FineConfig, fine_preset
 
 
 def perturbed(cfg: FineConfig, seed: int = 0) -> FineLevelCompleter:

@@ -12,7 +12,7 @@ import torch
 from imagintalk.errors import InputError
 from imagintalk.models.conformer import ConformerEncoder
 from imagintalk.models.lip import IGNORE_INDEX, LipAligner, UnitCodebook
-from imagintalk.models.semantic_config import LipAlignerConfig, lip_aligner_preset
+from imagintalk.settings.semantic import LipAlignerConfig, lip_aligner_preset
 from imagintalk.units import NUM_UNITS, unit_embeddings
 
 

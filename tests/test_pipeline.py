@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 from imagintalk.codec.train import train_world_rvq
-from imagintalk.config import load_config
 from imagintalk.errors import CheckpointError, InputError, NoFaceError
 from imagintalk.models.bundle import COMPONENTS, build_bundle, save_component
 from imagintalk.pipeline import STAGES, Pipeline, SpeechResult
 from imagintalk.pipeline.windows import WindowCutter, assemble, mouth_opening, split_indices
+from imagintalk.settings import load_config
 from imagintalk.synth.corpus import generate_corpus
 from imagintalk.video.frontdoor import process_video
 from imagintalk.video.io import iter_frames, write_video
@@ -32,7 +32,7 @@ def make_debug_model(root: Path, overrides: list[str] | None = None) -> Path:
     codec_dir = root / "codec"
     train_world_rvq(cfg.codec, seed=0, progress=False).save(codec_dir)
     cfg.codec.path = str(codec_dir)
-    # style_condition passes no per-frame expression images (see pipeline.features.check_style_inputs)
+    # style_condition passes no per-frame expression images (see FaceStyleConfig.check_inputs)
     cfg.style.use_expression_encoder = False
     bundle = build_bundle(cfg)
     model_dir = root / "model"

@@ -30,7 +30,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
 from sensor_msgs.msg import CompressedImage, Image  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402
 
-from imagintalk.config import load_config  # noqa: E402
+from imagintalk.settings import load_config  # noqa: E402
 from imagintalk.stream import LipStream  # noqa: E402
 from imagintalk.video.io import iter_frames  # noqa: E402
 from imagintalk_ros.audio_out import to_pcm16  # noqa: E402

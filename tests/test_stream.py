@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from test_pipeline import make_clips
 
-from imagintalk.config import load_config
 from imagintalk.errors import InputError
+from imagintalk.settings import load_config
 from imagintalk.stream import LipStream, VadConfig, VisualVAD
 from imagintalk.video.io import iter_frames
 

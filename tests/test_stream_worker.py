@@ -9,9 +9,9 @@ import pytest
 from test_pipeline import make_clips, make_debug_model
 from test_stream import T0, padded
 
-from imagintalk.config import load_config
 from imagintalk.errors import CheckpointError, InputError
 from imagintalk.pipeline import Pipeline
+from imagintalk.settings import load_config
 from imagintalk.stream import LipStream, SpeechJob, SpeechWorker
 from imagintalk.video.io import iter_frames
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from imagintalk.config import preset
 from imagintalk.errors import InputError
+from imagintalk.settings import preset
 from imagintalk.synth import grid
 from imagintalk.synth.clip import sample_clip
 from imagintalk.synth.emotions import PROSODY, voice_settings

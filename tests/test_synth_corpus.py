@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from imagintalk.commands import synth as synth_command
-from imagintalk.config import preset
 from imagintalk.errors import InputError
+from imagintalk.settings import preset
 from imagintalk.synth.clip import render_clip
 from imagintalk.synth.corpus import generate_corpus
 from imagintalk.synth.media import read_video, read_wav

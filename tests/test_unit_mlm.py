@@ -11,8 +11,8 @@ import torch
 from imagintalk.errors import InputError
 from imagintalk.models.error_detector import correct_units, detect_errors, error_stats
 from imagintalk.models.lip import UnitCodebook
-from imagintalk.models.semantic_config import UnitMLMConfig, unit_mlm_preset
 from imagintalk.models.unit_mlm import BOS_ID, EOS_ID, MASK_ID, PAD_ID, UNIT_OFFSET, UnitMLM, select_positions
+from imagintalk.settings.semantic import UnitMLMConfig, unit_mlm_preset
 from imagintalk.units import NUM_UNITS
 
 U = NUM_UNITS

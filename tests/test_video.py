@@ -12,8 +12,8 @@ import pytest
 skimage_data = pytest.importorskip("skimage.data")
 
 from imagintalk.errors import InputError, NoFaceError  # noqa: E402
+from imagintalk.settings.video import VideoConfig  # noqa: E402
 from imagintalk.video.canonical import STABLE_POINTS, align_matrix, apply_affine, canonical_points  # noqa: E402
-from imagintalk.video.config import VideoConfig  # noqa: E402
 from imagintalk.video.crops import MOUTH_MEAN, MOUTH_STD, normalize_mouth  # noqa: E402
 from imagintalk.video.detectors import DlibHogDetector, OpenCVHaarDetector, detect_faces  # noqa: E402
 from imagintalk.video.frontdoor import FaceTrack, process_video  # noqa: E402

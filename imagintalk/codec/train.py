@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import CodecConfig
+from ..settings.codec import CodecConfig
 from .corpus import load_corpus, plan_corpus
 from .rvq import train_rvq
 from .world_features import FeatureSpec, world_analysis, world_to_features

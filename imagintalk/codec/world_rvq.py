@@ -21,7 +21,7 @@ import torch
 from ..errors import CheckpointError
 from .base import Codec
 from .checkpoint import load_tensors, save_tensors
-from .rvq import ResidualVQ
+from .rvq import ResidualVQ, nearest
 from .world_features import LOW_ORDERS, FeatureSpec, analyze, synthesize
 
 WEIGHTS_FILE = "codec.safetensors"
@@ -130,8 +130,6 @@ class WorldRVQCodec(Codec):
 
     def residual_codes(self, residual: torch.Tensor, first_level: int) -> torch.Tensor:
         """residual [B, T, D] -> codes [B, K - first_level, T]: levels first_level.. quantise it greedily."""
-        from .rvq import nearest
-
         if residual.ndim != 3 or residual.shape[-1] != self.vector_dim:
             raise ValueError(f"expected residual [B, T, {self.vector_dim}], got {tuple(residual.shape)}")
         if not 0 <= first_level <= self.num_codebooks:

@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         f"bitrate={bitrate / 1000:.2f} kbps sample_rate={codec.sample_rate} -> {args.output}"
     )
     if args.score:
-        from ..codec.quality import speaker_similarity, stoi_scores
+        from ..eval.codec_quality import speaker_similarity, stoi_scores
 
         stoi_value, estoi_value = stoi_scores(wav, out, codec.sample_rate)
         sim = speaker_similarity(wav, out, codec.sample_rate)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..config import PRESETS, Config, load_config
+from ..settings import PRESETS, Config, load_config
 
 
 def add_config_args(parser: argparse.ArgumentParser, default_preset: str = "synth") -> None:

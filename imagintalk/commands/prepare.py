@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import argparse
 
+from ..errors import InputError
+from ..settings.data import DataConfig
 from .common import add_config_args, config_from_args
+from .preprocess import parse_shard
 
 
 def register(subparsers) -> None:
@@ -53,10 +56,7 @@ def apply_codec_arg(cfg, codec: str | None) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ..data.config import DataConfig
     from ..data.prepare import prepare_dataset
-    from ..errors import InputError
-    from .preprocess import parse_shard
 
     cfg = config_from_args(args)
     apply_codec_arg(cfg, args.codec)

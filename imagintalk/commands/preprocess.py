@@ -114,7 +114,7 @@ def run_dataset(data_dir: Path, cfg, out: str | None, shard: tuple[int, int]) ->
     """Every clip of the shard into OUT/<id>.npz; returns 0 unless every attempted clip failed."""
     from tqdm import tqdm
 
-    from ..builders import build_detector
+    from ..video.detectors import build_detector
     from ..video.frontdoor import process_video
 
     if not (data_dir / "manifest.jsonl").is_file():

@@ -19,7 +19,10 @@ from __future__ import annotations
 import argparse
 import json
 
+from ..errors import InputError
+from ..settings.train import train_preset
 from .common import add_config_args, config_from_args
+from .prepare import apply_codec_arg
 
 
 def register(subparsers) -> None:
@@ -85,10 +88,7 @@ def build_run(args: argparse.Namespace):
     """The parsed arguments -> a StageRun (config checked, data dirs checked)."""
     from pathlib import Path
 
-    from ..errors import InputError
-    from ..train.config import train_preset
     from ..train.stages import StageRun, check_model_dir, data_sources
-    from .prepare import apply_codec_arg
 
     cfg = config_from_args(args)
     apply_codec_arg(cfg, args.codec)

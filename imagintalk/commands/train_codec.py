@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..errors import InputError
 from .common import add_config_args, config_from_args
 
 
@@ -26,7 +27,6 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from ..codec.train import train_world_rvq
-    from ..errors import InputError
 
     cfg = config_from_args(args)
     if args.minutes is not None:
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if not args.no_eval:
         from ..codec.audio import read_audio
-        from ..codec.quality import ARCTIC_A0007_TEXT, arctic_a0007_path, codec_report
+        from ..eval.codec_quality import ARCTIC_A0007_TEXT, arctic_a0007_path, codec_report
 
         report = codec_report(codec, read_audio(arctic_a0007_path(), codec.sample_rate), ARCTIC_A0007_TEXT)
         print("held-out real speech (arctic_a0007, CMU ARCTIC awb):")

@@ -10,6 +10,6 @@ Heavy imports (torch, the feature extractors) happen inside the submodules only.
 
 from __future__ import annotations
 
-from .config import DataConfig
+from ..settings.data import DataConfig
 
 __all__ = ["DataConfig"]

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from ..video.crops import normalize_mouth
 
@@ -64,4 +65,14 @@ def collate(batch: list[dict[str, Any]], mouth_crop: int = 88) -> dict[str, Any]
         "lengths": torch.tensor(lengths, dtype=torch.long),
         "ids": [str(item["id"]) for item in batch],
         "speakers": [str(item["speaker"]) for item in batch],
+    }
+
+
+def style_inputs(batch: dict[str, Any], use_face_encoder: bool) -> dict[str, Tensor | None]:
+    """The adapter's keyword inputs from a collated batch (key_padding_mask True = padding)."""
+    return {
+        "descriptor": batch["identity"],  # [B, 128]
+        "expression": batch["expression"],  # [B, T, E]
+        "key_padding_mask": ~batch["frame_mask"],  # [B, T]
+        "face_images": batch["face_crops"] if use_face_encoder else None,  # [B, N, 3, S, S]
     }

@@ -16,6 +16,7 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from ..errors import InputError
+from ..features.prosody import ProsodyContours, contour_level, speaker_levels, targets_from_contours
 from .codec_identity import check_same_codec, read_pinned
 from .feature_file import CODEC_FILE, CONTOUR_KEYS, FEATURES_DIR, PROSODY_KEYS, read_features
 
@@ -75,8 +76,6 @@ class FeatureDataset(Dataset):
         self.levels = self._speaker_levels() if prosody_reference == "speaker" else None
 
     def _speaker_levels(self) -> dict[str, Any]:
-        from ..features.prosody import ProsodyContours, contour_level, speaker_levels
-
         levels = []
         for path in self.files:
             c = read_features(path, CONTOUR_KEYS)
@@ -102,8 +101,6 @@ class FeatureDataset(Dataset):
         """One clip (window): frame arrays [W, ...], token arrays [..., rW], per-clip values."""
         data = read_features(self.files[index])
         if self.levels is not None:
-            from ..features.prosody import ProsodyContours, targets_from_contours
-
             contours = ProsodyContours(data["f0_hz"], data["energy_db"])
             level = self.levels[str(data["speaker"])]
             data.update(targets_from_contours(contours, level, len(data["units"])))

@@ -16,15 +16,22 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..codec.audio import read_audio
 from ..codec.base import Codec
-from ..config import Config
 from ..errors import InputError
+from ..features import speaker_embedding
+from ..features.prosody import prosody_contours, targets_from_contours
+from ..features.visual import visual_features
+from ..settings import Config
+from ..settings.data import DataConfig
+from ..units import align_transcript, frame_units
+from ..video.detectors import build_detector
+from ..video.frontdoor import process_video
 from .codec_identity import codec_identity, token_rate_factor
-from .config import DataConfig
 from .feature_file import FORMAT_VERSION, check_lengths
 
 if TYPE_CHECKING:
-    from ..video.result import FaceTrackResult
+    pass
 
 
 def pad_or_trim(values: np.ndarray, length: int, fill: float = 0) -> np.ndarray:
@@ -35,64 +42,10 @@ def pad_or_trim(values: np.ndarray, length: int, fill: float = 0) -> np.ndarray:
     return out
 
 
-def downscale_crops(
-    faces: np.ndarray, detected: np.ndarray, count: int, size: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """``count`` evenly spaced face crops [T, F, F, 3] -> ([N, size, size, 3] uint8, frame indices [N]).
-
-    Frames where the face was detected are preferred over filled ones.
-    """
-    import cv2
-
-    from ..features.face_descriptor import sample_indices
-
-    pool = np.flatnonzero(detected) if detected.any() else np.arange(len(faces))
-    index = pool[sample_indices(len(pool), count)]
-    crops = np.stack([cv2.resize(faces[i], (size, size), interpolation=cv2.INTER_AREA) for i in index])
-    return crops.astype(np.uint8), index.astype(np.int64)
-
-
-def expression_features_for(faces: np.ndarray, dim: int) -> np.ndarray:
-    """Aligned face crops [T, H, W, 3] -> float32 [T, dim]: 7 fer probabilities, or 135 = those
-    ++ fer's 128-D embedding (told SynthTalk emotions apart far better, docs/style_branch.md)."""
-    from ..features import expression_features, expression_vector
-
-    if dim == 7:
-        return np.asarray(expression_features(faces), np.float32)
-    if dim == 135:
-        return np.asarray(expression_vector(faces), np.float32)
-    raise InputError(f"style.expression_dim must be 7 or 135 (what fer gives), got {dim}")
-
-
-def visual_features(track: FaceTrackResult, cfg: Config, data_cfg: DataConfig) -> dict[str, np.ndarray]:
-    """What the networks see of a clip, from its FaceTrackResult: the ONE definition shared by
-    training data (``ClipExtractor``) and speaking (``imagintalk.pipeline``).
-
-    identity [128] (dlib descriptor of the aligned crops), expression [T, E] (E =
-    style.expression_dim: 7 fer probabilities, or 135 with fer's 128-D embedding),
-    face_crops [N, S, S, 3] uint8 and face_crop_frames [N] (their frame indices).
-    """
-    from ..features import clip_identity
-
-    expression = expression_features_for(track.face, cfg.style.expression_dim)
-    crops, crop_frames = downscale_crops(
-        track.face, track.detected, data_cfg.face_crops, data_cfg.face_crop_size
-    )
-    landmarks_px = track.aligned_landmarks * cfg.video.face_size  # crop pixels, as the descriptor wants
-    return {
-        "identity": clip_identity(track.face, landmarks_px, data_cfg.identity_samples).astype(np.float32),
-        "expression": expression,
-        "face_crops": crops,
-        "face_crop_frames": crop_frames,
-    }
-
-
 class ClipExtractor:
     """Manifest entry -> feature arrays; models are loaded once per instance / process."""
 
     def __init__(self, cfg: Config, codec: Codec, data_cfg: DataConfig | None = None) -> None:
-        from ..builders import build_detector
-
         self.cfg = cfg
         self.data_cfg = data_cfg or DataConfig()
         self.codec = codec
@@ -104,8 +57,6 @@ class ClipExtractor:
         self, entry: dict[str, Any], wav: np.ndarray, sr: int, num_tokens: int
     ) -> tuple[np.ndarray, str]:
         """Units int16 [num_tokens] and their source ("phonemes" or "alignment")."""
-        from ..units import align_transcript, frame_units
-
         rate = float(self.codec.frame_rate)
         if entry.get("phonemes"):
             return frame_units(entry["phonemes"], num_tokens, rate, source="espeak").astype(
@@ -119,9 +70,6 @@ class ClipExtractor:
     def audio_features(self, wav: np.ndarray, num_tokens: int) -> dict[str, np.ndarray]:
         """wav [N] at the codec rate -> codes [K, num_tokens] int16, speaker embedding, prosody."""
         import torch
-
-        from ..features import speaker_embedding
-        from ..features.prosody import prosody_contours, targets_from_contours
 
         codec, sr = self.codec, self.codec.sample_rate
         with torch.no_grad():
@@ -142,9 +90,6 @@ class ClipExtractor:
 
     def __call__(self, entry: dict[str, Any], data_dir: Path) -> dict[str, Any]:
         """One manifest entry (paths relative to ``data_dir``) -> the feature file's arrays."""
-        from ..codec.audio import read_audio
-        from ..video.frontdoor import process_video
-
         cfg, dcfg = self.cfg, self.data_cfg
         for key in ("id", "video", "audio"):
             if not entry.get(key):

@@ -18,11 +18,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..codec.base import Codec
-from ..config import Config
+from ..builders import load_codec
 from ..errors import ImaginTalkError, InputError
+from ..settings import Config
+from ..settings.data import DataConfig
+from ..synth.corpus import read_manifest
 from .codec_identity import check_same_codec, codec_identity, read_pinned, token_rate_factor
-from .config import DataConfig
+from .extract import ClipExtractor
 from .feature_file import CODEC_FILE, FEATURES_DIR, is_complete, read_features, write_features
 
 log = logging.getLogger(__name__)
@@ -49,8 +51,6 @@ class PrepareReport:
 
 def read_entries(data_dir: Path) -> list[dict[str, Any]]:
     """DIR/manifest.jsonl -> its entries (each with a file-safe ``id``)."""
-    from ..synth.corpus import read_manifest
-
     path = data_dir / MANIFEST
     if not path.is_file():
         raise InputError(f"{data_dir} has no {MANIFEST} (expected a SynthTalk-style data dir)")
@@ -60,16 +60,6 @@ def read_entries(data_dir: Path) -> list[dict[str, Any]]:
         if not cid or "/" in cid or cid in (".", ".."):
             raise InputError(f"{path}:{number}: clip id {cid!r} cannot name a file")
     return entries
-
-
-def load_codec(cfg: Config) -> Codec:
-    """The configured codec; seeded first so that random-weight backends agree across processes."""
-    import torch
-
-    from ..builders import build_codec
-
-    torch.manual_seed(cfg.seed)
-    return build_codec(cfg.codec)
 
 
 # --- worker processes: one extractor each, built once --------------------------------------
@@ -88,8 +78,6 @@ def _init_worker(cfg: Config, data_cfg: DataConfig, fingerprint: str) -> None:
         os.environ[var] = "1"
     try:
         import torch
-
-        from .extract import ClipExtractor
 
         torch.set_num_threads(1)
         extractor = ClipExtractor(cfg, load_codec(cfg), data_cfg)
@@ -165,7 +153,6 @@ def prepare_dataset(
     init_args = (cfg, data_cfg, identity["fingerprint"])
     if workers == 1:
         global _EXTRACTOR
-        from .extract import ClipExtractor
 
         _EXTRACTOR = ClipExtractor(cfg, codec, data_cfg)
         results = [_prepare_one(job) for job in tqdm(jobs, file=sys.stderr, **bar)]

@@ -16,7 +16,12 @@ import torch
 from torch.utils.data import Dataset
 
 from ..errors import InputError
-from ..synth.config import SynthConfig
+from ..settings.synth import SynthConfig
+from ..synth.emotions import voice_settings
+from ..synth.grid import sample_sentence
+from ..synth.speakers import speaker_ids, speaker_params
+from ..synth.speech import synthesize
+from ..units import frame_units
 from .collate import IGNORE_INDEX
 from .dataset import list_feature_files
 from .feature_file import read_features
@@ -27,12 +32,6 @@ def units_from_text(
 ) -> list[np.ndarray]:
     """``count`` unit sequences int64 [L_i] of random trainval GRID sentences spoken by espeak-ng."""
     from tqdm import tqdm
-
-    from ..synth.emotions import voice_settings
-    from ..synth.grid import sample_sentence
-    from ..synth.speakers import speaker_ids, speaker_params
-    from ..synth.speech import synthesize
-    from ..units import frame_units
 
     cfg = cfg or SynthConfig()
     rng = np.random.default_rng([seed, 0x756E6974])  # "unit": apart from the clip generators

@@ -13,19 +13,11 @@ guidance only changes which entry they become. w = 0 is the conditional model it
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor
 
 from ..errors import InputError
-
-
-def check_guidance(weight: float) -> float:
-    """The guidance weight, or InputError unless it is finite and >= 0."""
-    if not (math.isfinite(weight) and weight >= 0.0):
-        raise InputError(f"the guidance weight must be a finite number >= 0, got {weight}")
-    return float(weight)
+from ..settings.checks import check_guidance
 
 
 def guide(cond: Tensor, uncond: Tensor, weight: float) -> Tensor:

@@ -17,7 +17,7 @@ from torch import Tensor
 from tqdm import tqdm
 
 from ..errors import InputError
-from .config import check_temperature
+from ..settings.checks import check_temperature
 from .graph import AbsorbingGraph, sample_categorical
 from .noise import LogLinearNoise, Noise
 

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import InputError
-from .audio import load_wav, match_length
-from .config import EvalConfig
+from ..settings.eval import EvalConfig
+from .audio import load_wav, match_length, resample
 from .judge import ClipPair, Score
 from .judges import Judges
 from .manifest import manifest_path, read_manifest
@@ -26,6 +26,7 @@ from .metrics import CORPUS_METRICS, METRICS, resolve_metrics
 from .prosody import NearestProsodyClassifier, prosody_descriptors
 from .report import paired_summary, summarize, write_results
 from .signal import Signal
+from .spectrogram import plot_comparison
 
 if TYPE_CHECKING:
     from ..codec.base import Codec
@@ -46,8 +47,6 @@ def _score(value: Score) -> dict[str, Any]:
 def codec_round_trip(codec: Codec, wav: np.ndarray, sample_rate: int) -> np.ndarray:
     """Encode + decode ``wav [N]`` with the codec at its own rate: -> float32 [N]."""
     import torch
-
-    from .audio import resample
 
     x = resample(wav, sample_rate, codec.sample_rate)
     with torch.inference_mode():
@@ -142,8 +141,6 @@ def evaluate(
             if "emo_acc" in names:
                 descriptors[name][clip_id] = prosody_descriptors(output)
         if spectrograms:
-            from .spectrogram import plot_comparison
-
             shown = {n: s.wav for n, s in outputs.items() if isinstance(s, Signal)}
             plot_comparison(clip_id, shown, SAMPLE_RATE, out_dir / "spectrograms" / f"{clip_id}.png", text)
 

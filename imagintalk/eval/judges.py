@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 
 from ..errors import DependencyError
+from .asr import Recognizer
 
 
 class Judges:
@@ -12,8 +13,6 @@ class Judges:
 
     @functools.cache  # noqa: B019 - one Judges object lives for a whole evaluation
     def recognizer(self, mode: str):
-        from .asr import Recognizer
-
         return Recognizer(mode)
 
     @functools.cached_property

@@ -24,7 +24,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..data.collate import collate
+from ..data.dataset import FeatureDataset
 from ..errors import InputError
+from ..models.bundle import load_bundle, semantic_condition
+from ..settings import DEFAULT_MODEL_DIR
 
 KEYS = ("raw", "refined", "flagged", "similarity", "raw_flagged", "refined_flagged")
 EDGE_FRAMES = 5  # a hidden span starts no nearer than this to either end of the clip
@@ -56,8 +60,6 @@ def semantic_report(
     """
     if hide_s < 0:
         raise InputError(f"the hidden span must be >= 0 seconds, got {hide_s}")
-    from ..data.collate import collate
-    from ..models.bundle import semantic_condition
 
     device = next(bundle.lip.parameters()).device
     count = len(dataset) if max_clips is None else min(len(dataset), max_clips)
@@ -158,15 +160,11 @@ def format_table(rows: list[dict[str, float]]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from ..builders import DEFAULT_MODELS_DIR
-    from ..data.dataset import FeatureDataset
-    from ..models.bundle import load_bundle
-
     parser = argparse.ArgumentParser(
         prog="python -m imagintalk.eval.semantic", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("data", type=Path, help="a prepared data directory (features/*.npz)")
-    parser.add_argument("--model", type=Path, default=DEFAULT_MODELS_DIR / "imagintalk")
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR)
     parser.add_argument("--tau", type=float, nargs="+", help="detector thresholds (default: the model's)")
     parser.add_argument("--limit", type=int, help="only the first N clips")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON")

@@ -18,7 +18,11 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from ..data.collate import collate, style_inputs
+from ..data.dataset import FeatureDataset
 from ..errors import InputError
+from ..models.bundle import load_bundle
+from ..settings import DEFAULT_MODEL_DIR
 
 
 def _pearson(a: Tensor, b: Tensor) -> float:
@@ -37,9 +41,6 @@ def style_report(
     speaker cosine: the adapter's speaker head [256] against the target speech's embedding, mean
     over clips; emotion accuracy over the clips with a label; F0: Pearson over voiced tokens.
     """
-    from ..data.collate import collate
-    from ..train.stage2 import style_inputs
-
     device = next(adapter.parameters()).device
     count = len(dataset) if max_clips is None else min(len(dataset), max_clips)
     if count == 0:
@@ -69,15 +70,11 @@ def style_report(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from ..builders import DEFAULT_MODELS_DIR
-    from ..data.dataset import FeatureDataset
-    from ..models.bundle import load_bundle
-
     parser = argparse.ArgumentParser(
         prog="python -m imagintalk.eval.style", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("data", type=Path, help="a prepared data directory (features/*.npz)")
-    parser.add_argument("--model", type=Path, default=DEFAULT_MODELS_DIR / "imagintalk")
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR)
     parser.add_argument("--limit", type=int, help="only the first N clips")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")
     args = parser.parse_args(argv)

@@ -28,7 +28,12 @@ from pathlib import Path
 
 import torch
 
+from ..data.dataset import FeatureDataset
 from ..errors import ImaginTalkError, InputError
+from ..models.bundle import load_bundle
+from ..settings import DEFAULT_MODEL_DIR
+from .semantic import plus_minus, semantic_report
+from .tune_sampling import update_model_config
 
 Setting = tuple[float, "float | None"]  # (visual_prior_weight, lost_face_prior_weight; None = off)
 
@@ -48,13 +53,11 @@ def score(clean: dict[str, float], hidden: dict[str, float]) -> float:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from ..builders import DEFAULT_MODELS_DIR
-
     parser = argparse.ArgumentParser(
         prog="python -m imagintalk.eval.tune_refinement", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("data", type=Path, help="a prepared data directory (val split)")
-    parser.add_argument("--model", type=Path, default=DEFAULT_MODELS_DIR / "imagintalk")
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR)
     parser.add_argument("--weights", type=float, nargs="+", default=[1.0, 2.0, 3.0, 5.0, 8.0])
     parser.add_argument(
         "--lost-face-weights", type=float, nargs="*", default=[0.5, 1.0, 2.0],
@@ -73,11 +76,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..data.dataset import FeatureDataset
-    from ..models.bundle import load_bundle
-    from .semantic import plus_minus, semantic_report
-    from .tune_sampling import update_model_config
-
     if args.hide <= 0:
         raise InputError(f"--hide must be > 0 seconds, got {args.hide}")
     if any(not w > 0 for w in args.weights):

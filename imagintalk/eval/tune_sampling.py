@@ -22,7 +22,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..diffusion.guidance import check_guidance
 from ..errors import ImaginTalkError, InputError
+from ..pipeline import Pipeline
+from ..settings import DEFAULT_MODEL_DIR
+from ..settings.sampling import check_temperature
+from .harness import evaluate
+from .manifest import read_manifest
 from .report import paired_differences, verdict
 
 METRICS = ["wer_grammar", "stoi", "spk_sim"]
@@ -75,13 +81,11 @@ def write_sampling(model_dir: Path, setting: Setting, tuned_on: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from ..builders import DEFAULT_MODELS_DIR
-
     parser = argparse.ArgumentParser(
         prog="python -m imagintalk.eval.tune_sampling", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("data", type=Path, help="a data directory with manifest.jsonl and videos (val split)")
-    parser.add_argument("--model", type=Path, default=DEFAULT_MODELS_DIR / "imagintalk")
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR)
     parser.add_argument("--temperatures", type=float, nargs="+", default=[1.0, 0.7, 0.5, 0.3])
     parser.add_argument("--guidance", type=float, nargs="+", default=[0.0], help="guidance weights (0 = off)")
     parser.add_argument("--limit", type=int, default=30, help="the first N clips (default 30)")
@@ -98,12 +102,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..diffusion.config import check_temperature
-    from ..diffusion.guidance import check_guidance
-    from ..pipeline import Pipeline
-    from .harness import evaluate
-    from .manifest import read_manifest
-
     for t in args.temperatures:
         check_temperature(t)
     for w in args.guidance:

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import InputError
-from .style_config import FaceStyleConfig
+from ..settings.style import FaceStyleConfig
 
 OUTPUT_NAMES = (
     "c_id",

@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .fine_config import FineConfig
+from ..settings.fine import FineConfig
 
 
 class FineBlock(nn.Module):

@@ -20,21 +20,18 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..errors import DependencyError, InputError
+from ..errors import InputError
+from ..settings.semantic import LipAlignerConfig
+from ..units.features import unit_embeddings
+from ..units.inventory import NUM_UNITS
 from .conformer import ConformerEncoder
 from .lip_frontend import LipFrontend
-from .semantic_config import LipAlignerConfig
 
 IGNORE_INDEX = -100  # target value of padded unit steps (PyTorch's cross-entropy default)
 
 
 def initial_unit_table(num_units: int, dim: int, seed: int) -> Tensor:
     """The phonological-feature unit embeddings of imagintalk.units, float32 [U, dim]."""
-    try:  # imported here: the units package is optional for code that only loads weights
-        from ..units.features import unit_embeddings
-        from ..units.inventory import NUM_UNITS
-    except ImportError as exc:
-        raise DependencyError(f"imagintalk.units (the unit embeddings) cannot be imported: {exc}") from None
     if num_units != NUM_UNITS:
         raise InputError(f"lip.num_units is {num_units} but the unit inventory has {NUM_UNITS} units")
     return torch.from_numpy(unit_embeddings(dim, seed)).float()  # [U, dim]

@@ -27,8 +27,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..diffusion.graph import AbsorbingGraph
+from ..diffusion.guidance import check_guidance, guide
 from ..errors import CheckpointError, InputError
-from .config import DiTConfig
+from ..settings.dit import DiTConfig
 
 # DiT embeds timesteps 0..1000; the masking probability in [0, 1) is mapped to that range
 _NOISE_LEVEL_SCALE = 1000.0
@@ -303,8 +304,6 @@ class StyleDiT(nn.Module):
         null condition (all conditions zero, as in stage-3 condition dropout); the conditional
         and unconditional passes run as one batch of 2B.
         """
-        from ..diffusion.guidance import check_guidance, guide
-
         if check_guidance(guidance) == 0.0:
 
             def score(x: Tensor, sigma: Tensor) -> Tensor:

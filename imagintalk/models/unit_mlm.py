@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import DependencyError, InputError
-from .semantic_config import UnitMLMConfig
+from ..settings.semantic import UnitMLMConfig
 
 PAD_ID, MASK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
 UNIT_OFFSET = 4  # token id of unit 0

@@ -2,7 +2,7 @@
 
 Training reads them from feature files written by ``data.extract.ClipExtractor`` and batched
 by ``data.collate``; here the same arrays come from a FaceTrackResult in memory through the
-same function, ``data.extract.visual_features`` (identity, expression, face crops), plus the
+same function, ``features.visual.visual_features`` (identity, expression, face crops), plus the
 mouth ROIs normalised as ``collate`` does (``normalize_mouth``).
 """
 
@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..config import Config
-from ..errors import CheckpointError
+from ..features.visual import visual_features
+from ..settings import Config
 from ..video.crops import normalize_mouth
 from ..video.result import FaceTrackResult
 
@@ -33,19 +33,8 @@ class WindowInputs:
         return WindowInputs(*(t.to(device) for t in tensors))
 
 
-def check_style_inputs(cfg: Config) -> None:
-    """Refuse models whose style adapter needs inputs that neither training data nor speaking provide."""
-    if cfg.style.use_expression_encoder:
-        raise CheckpointError(
-            "this model's style adapter uses per-frame expression images (style.use_expression_encoder), "
-            "which models.bundle.style_condition does not pass; retrain with it off"
-        )
-
-
 def window_inputs(track: FaceTrackResult, cfg: Config) -> WindowInputs:
     """One window's FaceTrackResult (T frames at 25 fps) -> the networks' inputs (batch of one)."""
-    from ..data.extract import visual_features
-
     visual = visual_features(track, cfg, cfg.data)  # the same arrays training reads
     identity, expression, crops = visual["identity"], visual["expression"], visual["face_crops"]
     mouth = normalize_mouth(track.mouth, cfg.video.mouth_crop)  # [T, 88, 88]

@@ -23,7 +23,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..builders import load_codec
 from ..codec.base import Codec
+from ..diffusion.sampling import get_sampler, sample
 from ..errors import CheckpointError, InputError, NoFaceError
 from ..models.bundle import (
     ModelBundle,
@@ -33,12 +35,17 @@ from ..models.bundle import (
     semantic_condition,
     style_condition,
 )
+from ..settings import DEFAULT_MODEL_DIR
+from ..settings.checks import check_guidance, check_temperature
+from ..video.detectors import build_detector
 from ..video.frontdoor import FaceTrack
+from ..video.io import iter_frames
 from ..video.result import FaceTrackResult
-from .features import check_style_inputs, window_inputs
+from ..video.temporal import clip_duration
+from .features import window_inputs
 from .result import STAGES, SpeechResult, WindowInfo
 from .voice import ReferenceVoice, check_expressiveness, scale_expression, voice_from_reference
-from .weights import load_codec, load_dit_override, resolve_device
+from .weights import load_dit_override, resolve_device
 from .windows import WindowCutter, assemble, mouth_opening, split_indices
 
 log = logging.getLogger(__name__)
@@ -98,11 +105,6 @@ class Pipeline:
         guidance: float | None = None,
         fine_levels: bool = True,
     ) -> None:
-        from ..builders import build_detector
-        from ..diffusion.config import check_temperature
-        from ..diffusion.guidance import check_guidance
-        from ..diffusion.sampling import get_sampler
-
         if sampler is not None:
             get_sampler(sampler)  # unknown name -> InputError now, not after the front door
         if steps < 1:
@@ -118,7 +120,7 @@ class Pipeline:
         if guidance is not None:
             check_guidance(guidance)
         cfg = bundle.cfg
-        check_style_inputs(cfg)
+        cfg.style.check_inputs(error=CheckpointError)
         if codec.cardinality != cfg.dit.cardinality or codec.num_codebooks < cfg.dit.num_codebooks:
             raise CheckpointError(
                 f"codec has {codec.num_codebooks} x {codec.cardinality} tokens, the model generates "
@@ -190,9 +192,7 @@ class Pipeline:
         ``dit_weights``: another dit.safetensors (or a model dir holding one), e.g. the single-adaLN
         ablation. ``options``: the keyword options of :class:`Pipeline` (refine, hide_lips, ...).
         """
-        from ..builders import DEFAULT_MODELS_DIR
-
-        model_dir = Path(model_dir) if model_dir is not None else DEFAULT_MODELS_DIR / "imagintalk"
+        model_dir = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
         if not model_dir.is_dir():
             raise CheckpointError(f"no model directory at {model_dir}")
         torch_device = resolve_device(device)
@@ -207,8 +207,6 @@ class Pipeline:
 
     def speak_file(self, video_path: str | Path) -> SpeechResult:
         """A video file (any size, frame rate, length) -> speech of the same duration."""
-        from ..video.io import iter_frames
-
         return self._speak_stream(iter_frames(video_path, color="bgr"), "bgr", str(video_path))
 
     def speak_frames(
@@ -270,8 +268,6 @@ class Pipeline:
         end of the previous one (the last ``recent`` frames are kept for that) and only its own
         part is used.
         """
-        from ..video.temporal import clip_duration
-
         started = time.perf_counter()
         timings = dict.fromkeys(STAGES, 0.0)
         face_track = FaceTrack(self.cfg.video, self.detector, color=color)
@@ -348,8 +344,6 @@ class Pipeline:
 
     def _speak_window(self, window: FaceTrackResult, index: int, timings: dict, info: WindowInfo) -> _Spoken:
         """One window (T frames) -> wav [T * samples_per_frame] and its tokens / units."""
-        from ..diffusion.sampling import sample
-
         bundle, cfg = self.bundle, self.cfg
         t0 = time.perf_counter()
         inputs = window_inputs(window, cfg).to(self.device)

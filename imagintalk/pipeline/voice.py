@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import InputError
+from ..features.speaker_embedding import speaker_embedding
 
 MAX_EXPRESSIVENESS = 3.0
 
@@ -82,8 +83,6 @@ def voice_from_reference(
     style: nn.Module, source: str | Path | np.ndarray, sample_rate: int | None = None
 ) -> ReferenceVoice:
     """A reference recording (path or samples) -> the c_id of its voice for this style adapter."""
-    from ..features.speaker_embedding import speaker_embedding
-
     wav, rate = load_reference_audio(source, sample_rate)
     embedding = torch.from_numpy(speaker_embedding(wav, rate))  # [256]
     head = style.speaker_head

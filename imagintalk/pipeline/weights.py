@@ -6,10 +6,11 @@ from pathlib import Path
 
 import torch
 
-from ..codec.base import Codec
-from ..config import Config
+from ..checkpoint import load_module_weights
 from ..errors import CheckpointError, InputError
+from ..models.bundle import load_config_of, weights_file
 from ..models.style_dit import StyleDiT
+from ..settings import Config
 
 DEVICES = ("cpu", "cuda", "auto")
 
@@ -27,37 +28,12 @@ def resolve_device(device: str | torch.device) -> torch.device:
     raise InputError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
 
 
-def _resolve_codec_path(path: str, model_dir: Path) -> str:
-    """A relative codec path is tried as given, then next to the model, then under the repository."""
-    from ..builders import REPO_ROOT
-
-    if not path or Path(path).is_absolute() or Path(path).exists():
-        return path
-    for base in (model_dir, REPO_ROOT):
-        if (base / path).exists():
-            return str(base / path)
-    return path
-
-
-def load_codec(cfg: Config, model_dir: Path, override: str | None = None) -> Codec:
-    """The model's codec (cfg.codec, its path resolved), or ``override`` (a codec dir or name)."""
-    from dataclasses import replace
-
-    from ..builders import build_codec
-
-    codec_cfg = replace(cfg.codec, path=_resolve_codec_path(override or cfg.codec.path, model_dir))
-    return build_codec(codec_cfg)
-
-
 def load_dit_override(path: str | Path, cfg: Config) -> StyleDiT:
     """Another trained Style-DiT: a dit.safetensors file or a model directory holding one.
 
     Its architecture comes from the config.json beside it (the single-adaLN ablation differs in
     ``dit.dual_adaln``), else from ``cfg``.
     """
-    from ..checkpoint import load_module_weights
-    from ..models.bundle import load_config_of, weights_file
-
     weights = weights_file(path, "dit")
     if not weights.is_file():
         raise CheckpointError(f"no DiT weights at {weights}")

@@ -22,7 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..config import load_config
+from ..settings import load_config
 from ..video.io import iter_frames
 from .lipstream import LipStream
 from .vad import VadConfig

@@ -21,8 +21,8 @@ import logging
 
 import numpy as np
 
-from ..config import Config
 from ..errors import ImaginTalkError, InputError
+from ..settings import Config
 from ..video.frontdoor import FaceTrack
 from ..video.mouth import mouth_opening
 from .frames import check_frame, check_stamp

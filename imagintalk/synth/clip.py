@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .config import SynthConfig
+from ..settings.synth import SynthConfig
 from .emotions import EXPRESSION, emotion_params, intensity_curve
 from .face import face_style
 from .grid import sample_sentence

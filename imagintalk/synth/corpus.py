@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..settings.synth import SynthConfig
 from .clip import SPLITS, render_clip
-from .config import SynthConfig
 from .emotions import check_emotions
 from .speakers import check_pool
 

@@ -16,7 +16,7 @@ import numpy as np
 from .face import FaceStyle
 
 if TYPE_CHECKING:
-    from .render import Painter
+    from .painter import Painter
 
 MOUTH_Y = 0.62  # mouth centre, face units
 HALF_WIDTH = 0.25

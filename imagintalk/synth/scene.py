@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .render import Scene
+from .painter import Scene
 
 
 def sample_scene(rng: np.random.Generator, size: int, noise_std: float) -> Scene:

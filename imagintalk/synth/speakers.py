@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from .config import SynthConfig
+from ..settings.synth import SynthConfig
 
 MALE_VARIANTS = ("m1", "m2", "m3", "m4", "m6")
 FEMALE_VARIANTS = ("f1", "f2", "f3", "f4")

@@ -17,13 +17,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ..errors import InputError
-
-
-def check_probability(name: str, value: float) -> float:
-    if not 0.0 <= value < 1.0:
-        raise InputError(f"{name} is a probability in [0, 1), got {value}")
-    return float(value)
+from ..settings.checks import check_probability
 
 
 def drop_conditions(

@@ -25,7 +25,15 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ..data.collate import collate
+from ..data.dataset import FeatureDataset
+from ..data.unit_sequences import UnitSequenceDataset, collate_units, units_from_text
 from ..errors import InputError
+from ..eval.semantic import semantic_report
+from ..models.bundle import ModelBundle
+from ..models.lip import LipAligner
+from ..models.unit_mlm import UnitMLM
+from ..units import NUM_UNITS
 from . import distributed as ddp
 from .stages import (
     StageRun,
@@ -92,10 +100,6 @@ def _mlm_step(model: nn.Module, batch: dict[str, Any]) -> tuple[Tensor, dict[str
 
 def train_lip(run: StageRun) -> nn.Module:
     """Stage 1a -> the trained LipAligner (also written to OUT/lip.safetensors)."""
-    from ..data.collate import collate
-    from ..data.dataset import FeatureDataset
-    from ..models.lip import LipAligner
-
     cfg, stage = run.cfg, run.train_cfg.lip
     info = feature_info(run.train)
     if info["token_rate_factor"] != cfg.lip.upsample:
@@ -114,8 +118,6 @@ def train_lip(run: StageRun) -> nn.Module:
 def text_unit_sequences(run: StageRun) -> list[np.ndarray]:
     """The extra text-only unit sequences, computed once (rank 0) and cached under OUT/runs/stage1_mlm."""
     from safetensors.numpy import load_file, save_file
-
-    from ..data.unit_sequences import units_from_text
 
     count = run.train_cfg.mlm_extra_text_sequences
     if count == 0:
@@ -140,10 +142,6 @@ def text_unit_sequences(run: StageRun) -> list[np.ndarray]:
 
 def train_mlm(run: StageRun) -> nn.Module:
     """Stage 1b -> the trained UnitMLM (also written to OUT/mlm.safetensors)."""
-    from ..data.unit_sequences import UnitSequenceDataset, collate_units
-    from ..models.unit_mlm import UnitMLM
-    from ..units import NUM_UNITS
-
     cfg, stage, tcfg = run.cfg, run.train_cfg.mlm, run.train_cfg
     max_units = min(tcfg.mlm_max_units or cfg.mlm.max_units, cfg.mlm.max_units)
     dataset = UnitSequenceDataset(run.train.data_dir, run.train.split, 0, max_units, cfg.seed)
@@ -157,10 +155,6 @@ def train_mlm(run: StageRun) -> nn.Module:
 
 def evaluate_semantic(run: StageRun, lip: nn.Module, mlm: nn.Module) -> dict[str, float]:
     """Validation clips, whole: raw / refined unit accuracy, detector firing rate, similarity."""
-    from ..data.dataset import FeatureDataset
-    from ..eval.semantic import semantic_report
-    from ..models.bundle import ModelBundle
-
     assert run.val is not None
     dataset = FeatureDataset(run.val.data_dir, run.val.split, None, run.cfg.seed)
     bundle = ModelBundle(run.cfg, lip.eval(), mlm.eval(), None, None, None)  # type: ignore[arg-type]

@@ -18,7 +18,11 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from ..data.collate import collate, style_inputs
+from ..data.dataset import FeatureDataset
 from ..errors import InputError
+from ..eval.style import style_report
+from ..models.face_style import FaceStyleAdapter
 from . import distributed as ddp
 from .stages import (
     DataSource,
@@ -33,29 +37,13 @@ from .stages import (
 
 def check_style_inputs(run: StageRun, source: DataSource) -> None:
     """The prepared features must be what the adapter's config asks for."""
-    style = run.cfg.style
-    if style.use_expression_encoder:
+    try:
+        run.cfg.style.check_inputs(feature_info(source)["expression_dim"])
+    except InputError as exc:
         raise InputError(
-            "style.use_expression_encoder needs per-frame face crops, which prepared data does not hold; "
-            "train with --set style.use_expression_encoder=false"
-        )
-    dim = feature_info(source)["expression_dim"]
-    if dim != style.expression_dim:
-        raise InputError(
-            f"{source.data_dir} holds {dim}-D expression features but style.expression_dim is "
-            f"{style.expression_dim}; re-run: imagintalk prepare {source.data_dir} --overwrite "
-            f"with this preset"
-        )
-
-
-def style_inputs(batch: dict[str, Any], use_face_encoder: bool) -> dict[str, Tensor | None]:
-    """The adapter's keyword inputs from a collated batch (key_padding_mask True = padding)."""
-    return {
-        "descriptor": batch["identity"],  # [B, 128]
-        "expression": batch["expression"],  # [B, T, E]
-        "key_padding_mask": ~batch["frame_mask"],  # [B, T]
-        "face_images": batch["face_crops"] if use_face_encoder else None,  # [B, N, 3, S, S]
-    }
+            f"{source.data_dir}: {exc} "
+            f"(re-run imagintalk prepare {source.data_dir} --overwrite with this preset)"
+        ) from None
 
 
 def style_targets(batch: dict[str, Any]) -> dict[str, Tensor]:
@@ -79,9 +67,6 @@ def make_step(use_face_encoder: bool):
 @torch.no_grad()
 def evaluate_style(run: StageRun, adapter: nn.Module) -> dict[str, float]:
     """Validation clips, whole: speaker cosine, emotion accuracy, voiced-token F0 correlation."""
-    from ..data.dataset import FeatureDataset
-    from ..eval.style import style_report
-
     assert run.val is not None
     dataset = FeatureDataset(run.val.data_dir, run.val.split, None, run.cfg.seed)
     return style_report(adapter, dataset, run.cfg.style.use_face_encoder, run.train_cfg.val_max_clips)
@@ -89,10 +74,6 @@ def evaluate_style(run: StageRun, adapter: nn.Module) -> dict[str, float]:
 
 def train_stage2(run: StageRun) -> dict[str, Any]:
     """Train the face-style adapter -> {"files", "val"}; writes OUT/style.safetensors."""
-    from ..data.collate import collate
-    from ..data.dataset import FeatureDataset
-    from ..models.face_style import FaceStyleAdapter
-
     cfg, stage = run.cfg, run.train_cfg.style
     check_style_inputs(run, run.train)
     if run.val is not None:

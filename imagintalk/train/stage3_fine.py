@@ -19,8 +19,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from ..builders import load_codec
 from ..errors import CheckpointError
-from .stage3 import ConditionDataset, collate_conditions
+from ..models.fine_levels import FineLevelCompleter
+from .conditions import ConditionDataset, collate_conditions
 from .stages import StageRun, fit, record_validation, save_network, seed_models
 
 
@@ -66,9 +68,6 @@ def train_fine(
     factor: int,
 ) -> dict[str, Any]:
     """Train the fine-level completer -> {"files", "val"}; writes OUT/fine.safetensors."""
-    from ..models.fine_levels import FineLevelCompleter
-    from ..pipeline.weights import load_codec
-
     cfg, stage = run.cfg, run.train_cfg.fine
     codec = load_codec(cfg, run.model_dir)
     if codec.vector_dim != cfg.fine.vector_dim:

@@ -19,11 +19,14 @@ import torch
 from torch import nn
 
 from ..checkpoint import latest_checkpoint
-from ..config import Config
+from ..data.feature_file import read_features
 from ..errors import InputError
+from ..models.bundle import save_component
+from ..settings import Config
+from ..settings.train import StageTrainConfig, TrainConfig
 from . import distributed as ddp
-from .config import StageTrainConfig, TrainConfig
-from .trainer import TrainerOptions
+from .rng import seed_everything
+from .trainer import Trainer, TrainerOptions
 
 # sections that fix the networks' shapes: every stage of one model directory must agree on them
 MODEL_SECTIONS = ("codec", "units", "lip", "mlm", "style", "dit", "fine")
@@ -84,8 +87,6 @@ def check_prepared(data_dir: Path) -> list[Path]:
 
 def splits_of(data_dir: Path) -> dict[str, int]:
     """Clip counts per split of a prepared data dir ("" for clips without one)."""
-    from ..data.feature_file import read_features
-
     counts: dict[str, int] = {}
     for path in check_prepared(data_dir):
         split = str(read_features(path, ("split",))["split"])
@@ -110,8 +111,6 @@ def data_sources(data_dir: Path, val_dir: Path | None) -> tuple[DataSource, Data
 
 def feature_info(source: DataSource) -> dict[str, Any]:
     """Shapes of the first clip of ``source``: expression dim, codebooks, cardinality, token rate."""
-    from ..data.feature_file import read_features
-
     for path in check_prepared(source.data_dir):
         info = read_features(path, ("split", "expression", "codes", "codec_cardinality", "token_rate_factor"))
         if source.split is None or info["split"] == source.split:
@@ -165,7 +164,6 @@ def make_optimizer(stage: StageTrainConfig):
 
 def warmup_cosine(stage: StageTrainConfig, total_steps: int):
     """LambdaLR factory: linear warm-up over warmup_steps, then cosine to min_lr_ratio at total_steps."""
-
     # a short run (--max-steps below the preset's warm-up) must still leave its warm-up
     warmup = min(stage.warmup_steps, total_steps // 10)
 
@@ -231,8 +229,6 @@ def record_validation(run: StageRun, name: str, summary: dict[str, Any], result:
 
 def save_network(run: StageRun, name: str, module: nn.Module) -> None:
     """MODEL_DIR/<name>.safetensors (+ config.json) from rank 0; every rank waits for it."""
-    from ..models.bundle import save_component
-
     info = ddp.init_distributed(run.device_type)
     if info.is_main:
         save_component(run.model_dir, name, ddp.unwrap(module), run.cfg)
@@ -241,8 +237,6 @@ def save_network(run: StageRun, name: str, module: nn.Module) -> None:
 
 def seed_models(seed: int) -> None:
     """Seed before building networks: every rank (and every rerun) starts from the same weights."""
-    from .rng import seed_everything
-
     seed_everything(seed)
 
 
@@ -257,8 +251,6 @@ def fit(
     eval_fn: Any = None,
 ) -> tuple[Any, dict[str, Any]]:
     """Train one network with its stage's optimiser, schedule and options -> (trainer, summary)."""
-    from .trainer import Trainer
-
     trainer = Trainer(
         model,
         make_optimizer(stage),

@@ -13,6 +13,7 @@ import subprocess
 import numpy as np
 
 from ..errors import DependencyError, InputError
+from .espeak_map import espeak_to_unit
 
 SPHINX_RATE = 16000
 _WORD_RE = re.compile(r"[a-z']+")
@@ -45,8 +46,6 @@ def make_decoder(**kwargs):
 
 def espeak_arpabet(word: str) -> str:
     """A pronunciation for a word CMUdict lacks, from espeak-ng mapped to ARPAbet units."""
-    from .espeak_map import espeak_to_unit
-
     exe = shutil.which("espeak-ng")
     if exe is None:
         raise InputError(f"word {word!r} is not in the dictionary and espeak-ng is not installed")

@@ -17,13 +17,16 @@ from pathlib import Path
 
 import numpy as np
 
+from ..settings.video import VideoConfig
+from .detectors import DlibHogDetector
+from .frontdoor import process_video
+from .io import write_video
+
 
 def astronaut_video(path: Path, height: int, width: int, frames: int = 100, fps: float = 25.0) -> Path:
     """A moving, zooming, tilting real face (scikit-image's astronaut photo) as an mp4."""
     import cv2
     from skimage.data import astronaut
-
-    from .io import write_video
 
     photo = astronaut()
     centre = np.array([222.0, 126.0])  # the face in the photo; its dlib box is 87 px
@@ -38,10 +41,6 @@ def astronaut_video(path: Path, height: int, width: int, frames: int = 100, fps:
 
 def measure(path: Path, detect_every: int, repeats: int = 3) -> tuple[float, float]:
     """(source frames per second, detection rate) of process_video on one video, best of ``repeats``."""
-    from .config import VideoConfig
-    from .detectors import DlibHogDetector
-    from .frontdoor import process_video
-
     cfg = VideoConfig(detect_every=detect_every)
     detector = DlibHogDetector(cfg.upsample)
     process_video(path, cfg, detector)  # warm-up: loads the shape predictor

@@ -1,4 +1,4 @@
-"""Stage 2: face detectors, chosen by name in builders.build_detector.
+"""Stage 2: face detectors, registered by name (:data:`DETECTORS`, :func:`build_detector`).
 
 Each detector is called on a gray image [H, W] uint8 and returns
 (boxes [N, 4] float32 as x0, y0, x1, y1 in that image's pixels, scores [N] float32).
@@ -13,7 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ..errors import DependencyError
+from ..errors import DependencyError, InputError
 
 
 class FaceDetector(Protocol):
@@ -83,6 +83,16 @@ class OpenCVHaarDetector:
         side = self._SCALE * w
         boxes = np.stack([x0, y0, x0 + side, y0 + side], 1)
         return boxes, np.asarray(weights, np.float32).reshape(-1)
+
+
+DETECTORS: dict[str, type] = {"dlib_hog": DlibHogDetector, "opencv_haar": OpenCVHaarDetector}
+
+
+def build_detector(name: str, **kwargs) -> FaceDetector:
+    """A face detector by name: ``dlib_hog`` (the default) or ``opencv_haar``."""
+    if name not in DETECTORS:
+        raise InputError(f"unknown face detector {name!r}; choose one of {', '.join(DETECTORS)}")
+    return DETECTORS[name](**kwargs)
 
 
 def detect_faces(detector: FaceDetector, gray: np.ndarray, detect_size: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,6 +1,6 @@
 """The video front door: one code path for camera frames and video files.
 
-    track = FaceTrack(cfg, detector)            # or builders.build_face_track(cfg)
+    track = FaceTrack(cfg, detector)            # detector None: built from cfg.detector
     obs = track.push(frame, timestamp_s)        # per frame: box, landmarks, crops (or None)
     result = track.finish()                     # the clip at cfg.fps: FaceTrackResult
 
@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError, NoFaceError
+from ..settings.video import VideoConfig
 from .canonical import align_matrix, apply_affine
-from .config import VideoConfig
 from .crops import Canvas, face_matrix, make_canvases, mouth_matrix, to_gray_rgb
-from .detectors import FaceDetector, detect_faces
+from .detectors import FaceDetector, build_detector, detect_faces
 from .io import check_color, iter_frames
 from .landmarks import box_from_landmarks, predict_landmarks
 from .result import FaceTrackResult, FrameObservation
@@ -52,8 +52,6 @@ class FaceTrack:
     ) -> None:
         self.cfg = cfg or VideoConfig()
         if detector is None:
-            from ..builders import build_detector
-
             detector = build_detector(self.cfg.detector, upsample=self.cfg.upsample)
         self.detector = detector
         self.color = check_color(color)

@@ -44,6 +44,20 @@ class FaceStyleConfig:
         """Odd window length in video frames closest to smooth_window_s (13 at 25 fps, 0.5 s)."""
         return 2 * int(round(self.smooth_window_s * self.fps / 2.0)) + 1
 
+    def check_inputs(self, expression_dim: int | None = None, error: type[Exception] = InputError) -> None:
+        """Raise ``error`` unless the adapter can be fed: neither prepared data nor speaking hold the
+        per-frame face images the expression encoder needs, and the features' expression width
+        (``expression_dim``, when known) must be the adapter's."""
+        if self.use_expression_encoder:
+            raise error(
+                "this style adapter uses per-frame face images (style.use_expression_encoder), which "
+                "neither prepared data nor speaking provide; set style.use_expression_encoder=false"
+            )
+        if expression_dim is not None and expression_dim != self.expression_dim:
+            raise error(
+                f"{expression_dim}-D expression features, but style.expression_dim is {self.expression_dim}"
+            )
+
     def validate(self) -> None:
         """Raise InputError for sizes the adapter cannot be built with."""
         positive = (

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..errors import InputError
+from .checks import check_probability
 
 AMP_CHOICES = ("auto", "none", "bf16", "fp16")  # auto: none on the CPU, bf16 on CUDA
 STAGE3_UNITS = ("predicted", "ground_truth")
@@ -71,8 +72,6 @@ class TrainConfig:
             raise InputError(f"train.stage3_units must be one of {', '.join(STAGE3_UNITS)}")
         if min(self.mlm_extra_text_sequences, self.mlm_max_units, self.val_max_clips, self.num_workers) < 0:
             raise InputError("train.mlm_extra_text_sequences, mlm_max_units, val_max_clips, num_workers >= 0")
-        from .condition_dropout import check_probability
-
         check_probability("train.dit_drop_conditions", self.dit_drop_conditions)
         check_probability("train.dit_flatten_emo", self.dit_flatten_emo)
         return self

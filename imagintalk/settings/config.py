@@ -18,19 +18,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .codec.config import CodecConfig
-from .data.config import DataConfig
-from .diffusion.config import SamplingConfig
-from .errors import InputError
-from .eval.config import EvalConfig
-from .models.config import DiTConfig, dit_preset
-from .models.fine_config import FineConfig, fine_preset
-from .models.semantic_config import LipAlignerConfig, UnitMLMConfig, lip_aligner_preset, unit_mlm_preset
-from .models.style_config import FaceStyleConfig, face_style_preset
-from .synth.config import SynthConfig
-from .train.config import TrainConfig, train_preset
-from .units.config import UnitsConfig
-from .video.config import VideoConfig
+from ..errors import InputError
+from .codec import CodecConfig
+from .data import DataConfig
+from .dit import DiTConfig, dit_preset
+from .eval import EvalConfig
+from .fine import FineConfig, fine_preset
+from .sampling import SamplingConfig
+from .semantic import LipAlignerConfig, UnitMLMConfig, lip_aligner_preset, unit_mlm_preset
+from .style import FaceStyleConfig, face_style_preset
+from .synth import SynthConfig
+from .train import TrainConfig, train_preset
+from .units import UnitsConfig
+from .video import VideoConfig
 
 
 @dataclass

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DependencyError
+from ..features import speaker_embedding
+from .asr import Recognizer, word_error_rate  # the evaluation harness's own judge
 
 # the brief quoted another ARCTIC prompt; the clip says this (pocketsphinx transcribes it exactly)
 ARCTIC_A0007_TEXT = "and you always want to see it in the superlative degree"
@@ -44,8 +46,6 @@ def stoi_scores(ref: np.ndarray, deg: np.ndarray, sample_rate: int) -> tuple[flo
 
 def speaker_similarity(ref: np.ndarray, deg: np.ndarray, sample_rate: int) -> float:
     """Cosine of the resemblyzer embeddings of ref [N] and deg [N] (features.speaker_embedding)."""
-    from ..features import speaker_embedding
-
     return float(np.dot(speaker_embedding(ref, sample_rate), speaker_embedding(deg, sample_rate)))
 
 
@@ -62,8 +62,6 @@ def codec_report(codec, wav: np.ndarray, text: str | None = None) -> dict[str, f
         "speaker_similarity": speaker_similarity(wav, out, sr),
     }
     if text is not None:
-        from ..eval.asr import Recognizer, word_error_rate  # the evaluation harness's own judge
-
         recognizer = Recognizer("open")
         hyp_ref, hyp_out = recognizer.transcribe(wav, sr), recognizer.transcribe(out, sr)
         report.update(

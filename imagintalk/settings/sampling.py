@@ -5,13 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import InputError
-
-
-def check_temperature(temperature: float) -> float:
-    """The sampling temperature, or InputError unless it is positive."""
-    if not temperature > 0.0:
-        raise InputError(f"the sampling temperature must be positive, got {temperature}")
-    return float(temperature)
+from .checks import check_guidance, check_temperature
 
 
 @dataclass
@@ -22,15 +16,15 @@ class SamplingConfig:
     # classifier-free guidance weight (diffusion.guidance; 0 = off); > 0 needs a DiT trained
     # with condition dropout (train.dit_drop_conditions), chosen on validation clips like T
     guidance: float = 0.0
-    # the reverse sampler (diffusion.sampling.SAMPLERS): "euler" is the method's; "confidence"
+    # the reverse sampler (registered by name in diffusion.sampling): "euler" is the method's; "confidence"
     # keeps the same schedule but unmasks the surest draws first
     sampler: str = "euler"
     tuned_on: str = ""  # the clips the temperature was chosen on ("" = not tuned, the default)
 
     def validate(self) -> None:
-        from .guidance import check_guidance
-        from .sampling import get_sampler
-
+        """InputError unless every value is usable; the sampler's name is checked against the
+        registry (diffusion.sampling) where a sampler is chosen, since that needs torch."""
         check_temperature(self.temperature)
         check_guidance(self.guidance)
-        get_sampler(self.sampler)
+        if not (isinstance(self.sampler, str) and self.sampler.isidentifier()):
+            raise InputError(f"sampling.sampler must name a registered sampler, got {self.sampler!r}")
