@@ -226,7 +226,7 @@ if ((ABLATIONS)); then run_pair stage3 stage3_single; else stage3; fi
 # (8 of 12), regressed from the coarse ones and c_id on the largest corpus's own codes. It does
 # not depend on the DiT, so the single-adaLN ablation (spoken with --dit-weights) shares it.
 completes=$(.venv/bin/python -c 'import json, sys
-from imagintalk.config import config_from_dict
+from imagintalk.settings import config_from_dict
 print(int(config_from_dict(json.load(open(sys.argv[1]))).completes_fine_levels))' "$MODEL/config.json")
 if ((completes)); then
     fine_data=$DATA/train

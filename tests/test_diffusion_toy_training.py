@@ -4,7 +4,8 @@ import torch
 import torch.nn.functional as F
 
 from imagintalk.diffusion import LogLinearNoise, diffusion_loss, sample
-from imagintalk.models import StyleDiT, dit_preset
+from imagintalk.models import StyleDiT
+from imagintalk.settings.dit import dit_preset
 
 T = 12
 

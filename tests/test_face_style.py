@@ -72,7 +72,7 @@ def test_shapes(preset):
 
 
 def test_presets_match_the_dit_sizes():
-    from imagintalk.models import dit_preset
+    from imagintalk.settings.dit import dit_preset
 
     for name in ("debug", "synth", "paper"):
         style, dit = face_style_preset(name), dit_preset(name)

@@ -9,7 +9,8 @@ import torch
 
 from imagintalk.diffusion import log_expm1
 from imagintalk.errors import InputError
-from imagintalk.models import DiTConfig, StyleDiT, count_parameters, dit_preset
+from imagintalk.models import StyleDiT, count_parameters
+from imagintalk.settings.dit import DiTConfig, dit_preset
 
 
 def inputs(cfg, batch=2, frames=7, seed=0):

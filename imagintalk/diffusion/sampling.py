@@ -1,9 +1,10 @@
-"""Reverse-diffusion samplers for absorbing discrete diffusion, registered by name.
+"""Reverse-diffusion samplers for absorbing discrete diffusion: step rules registered by name.
 
-Every sampler has the signature of :func:`euler_sampler` and returns a :class:`SamplingResult`.
-The network enters only through ``score_fn(x [B, *P] long, sigma [B]) -> log-scores
-[B, *P, N]`` (mask id = N = cardinality): all control flow lives here, outside the network,
-which keeps the network exportable (ONNX) and lets the caller bind its conditions.
+One walk (:func:`sample`) takes t from 1 to eps in equal steps and denoises at eps; a sampler is
+the rule that moves the tokens in one step, registered with :func:`register_sampler`. The network
+enters only through ``score_fn(x [B, *P] long, sigma [B]) -> log-scores [B, *P, N]`` (mask id =
+N = cardinality): all control flow lives here, outside the network, which keeps the network
+exportable (ONNX) and lets the caller bind its conditions.
 """
 
 from __future__ import annotations
@@ -31,24 +32,39 @@ class SamplingResult:
     steps: int  # reverse steps taken (fewer than asked once nothing is masked), without the denoise
 
 
-# update(graph, log_score [B,*P,N], sigma_t [B], sigma_s [B], rate_t [B], dt) -> probs [B,*P,N+1]
-StepRule = Callable[[AbsorbingGraph, Tensor, Tensor, Tensor, Tensor, float], Tensor]
-SAMPLERS: dict[str, Callable[..., SamplingResult]] = {}
+@dataclass
+class Step:
+    """What a step rule sees of one reverse step from t to s < t."""
+
+    graph: AbsorbingGraph
+    x: Tensor  # [B, *P] long, the current tokens (mask id where masked)
+    log_score: Tensor  # [B, *P, N] tempered log-scores at (x, sigma_t)
+    sigma_t: Tensor  # [B] total noise at t
+    sigma_s: Tensor  # [B] total noise at s
+    rate_t: Tensor  # [B] d sigma / dt at t
+    dt: float  # t - s
+    keep: Tensor  # [B] share of the current masks that stays masked at s (0 on the last step)
+    generator: torch.Generator | None
 
 
-def register_sampler(name: str) -> Callable[[Callable[..., SamplingResult]], Callable[..., SamplingResult]]:
-    """Function decorator: make a sampler available to :func:`get_sampler` under ``name``."""
+StepRule = Callable[[Step], Tensor]  # Step -> the tokens at s [B, *P]
+SAMPLERS: dict[str, StepRule] = {}
 
-    def register(fn: Callable[..., SamplingResult]) -> Callable[..., SamplingResult]:
+
+def register_sampler(name: str) -> Callable[[StepRule], StepRule]:
+    """Function decorator: make a step rule available to :func:`sample` under ``name``."""
+
+    def register(rule: StepRule) -> StepRule:
         if name in SAMPLERS:
             raise ValueError(f"sampler {name!r} is registered twice")
-        SAMPLERS[name] = fn
-        return fn
+        SAMPLERS[name] = rule
+        return rule
 
     return register
 
 
-def get_sampler(name: str) -> Callable[..., SamplingResult]:
+def get_sampler(name: str) -> StepRule:
+    """The step rule registered as ``name``, or InputError naming the registered ones."""
     if name not in SAMPLERS:
         raise InputError(f"unknown sampler {name!r}; choose one of {', '.join(SAMPLERS)}")
     return SAMPLERS[name]
@@ -96,144 +112,20 @@ def temper(log_score: Tensor, temperature: float) -> Tensor:
     return sharp + (torch.logsumexp(log_score, -1, keepdim=True) - torch.logsumexp(sharp, -1, keepdim=True))
 
 
-def _euler_rule(
-    graph: AbsorbingGraph, log_score: Tensor, sigma_t: Tensor, sigma_s: Tensor, rate_t: Tensor, dt: float
-) -> Tensor:
-    return graph.euler_probs(log_score, rate_t, dt)
-
-
-def _analytic_rule(
-    graph: AbsorbingGraph, log_score: Tensor, sigma_t: Tensor, sigma_s: Tensor, rate_t: Tensor, dt: float
-) -> Tensor:
-    return graph.analytic_probs(log_score, sigma_t, sigma_s)
-
-
-def _check_run(steps: int, eps: float, temperature: float) -> None:
-    """InputError unless a sampler can run with these settings."""
-    if steps < 1:
-        raise InputError(f"a sampler needs at least one step, got {steps}")
-    check_temperature(temperature)
-    if not 0.0 < eps < 1.0:
-        raise InputError(f"the final time eps must lie in (0, 1), got {eps}")
-
-
-def _start(
-    graph: AbsorbingGraph, shape: tuple[int, ...], x_init: Tensor | None, device: torch.device | str
-) -> Tensor:
-    """The sampler's first state [*shape]: all masks, or ``x_init`` (checked) with its known tokens."""
-    if x_init is None:
-        return graph.sample_limit(tuple(shape), device)  # [B, *P] all masked
-    if tuple(x_init.shape) != tuple(shape):
-        raise InputError(f"x_init has shape {tuple(x_init.shape)}, expected {tuple(shape)}")
-    if x_init.numel() and (int(x_init.min()) < 0 or int(x_init.max()) > graph.mask_id):
-        raise InputError(f"x_init tokens must lie in 0..{graph.mask_id} (mask id {graph.mask_id})")
-    return x_init.to(device=device, dtype=torch.long).clone()
-
-
-def _reverse_diffusion(
-    rule: StepRule,
-    score_fn: ScoreFn,
-    shape: tuple[int, ...],
-    cardinality: int,
-    steps: int,
-    noise: Noise | None,
-    eps: float,
-    generator: torch.Generator | None,
-    device: torch.device | str,
-    denoise: str,
-    reuse_scores: bool,
-    x_init: Tensor | None,
-    progress: bool,
-    temperature: float,
-) -> SamplingResult:
-    """Walk t from 1 to eps in ``steps`` equal steps with ``rule``, then denoise at eps."""
-    _check_run(steps, eps, temperature)
-    if denoise not in ("sample", "argmax"):
-        raise InputError(f"unknown denoise mode {denoise!r}; choose 'sample' or 'argmax'")
-    graph = AbsorbingGraph(cardinality)
-    noise = noise if noise is not None else LogLinearNoise()
-    x = _start(graph, shape, x_init, device)
-    batch = shape[0]
-    scores = CachedScore(score_fn, graph, reuse_scores)
-    times = torch.linspace(1.0, eps, steps + 1, dtype=torch.float64)  # [steps + 1]
-    dt = (1.0 - eps) / steps
-
-    def at(t: float) -> Tensor:
-        return torch.full((batch,), t, dtype=torch.float32, device=device)  # [B]
-
-    taken = 0
-    with torch.no_grad():
-        for i in tqdm(range(steps), desc="sampling", disable=not progress, leave=False):
-            if not (x == graph.mask_id).any():
-                break  # nothing left to unmask: the remaining steps cannot change x
-            t, s = at(float(times[i])), at(float(times[i + 1]))
-            sigma_t, rate_t = noise(t)  # [B], [B]
-            sigma_s = noise.total_noise(s)  # [B]
-            taken += 1
-            log_score = temper(scores(x, sigma_t), temperature)  # [B, *P, N]
-            x = graph.step(x, rule(graph, log_score, sigma_t, sigma_s, rate_t, dt), generator)
-        if (x == graph.mask_id).any():
-            sigma_end = noise.total_noise(at(eps))  # [B]
-            x = graph.denoise(temper(scores(x, sigma_end), temperature), x, denoise, generator)  # [B, *P]
-    if (x == graph.mask_id).any():
-        raise RuntimeError("sampler bug: a mask token survived the final denoising step")
-    return SamplingResult(tokens=x, network_calls=scores.calls, steps=taken)
-
-
 @register_sampler("euler")
-def euler_sampler(
-    score_fn: ScoreFn,
-    shape: tuple[int, ...],
-    cardinality: int,
-    *,
-    steps: int = 64,
-    noise: Noise | None = None,
-    eps: float = 1e-3,
-    generator: torch.Generator | None = None,
-    device: torch.device | str = "cpu",
-    denoise: str = "sample",
-    reuse_scores: bool = True,
-    x_init: Tensor | None = None,
-    progress: bool = False,
-    temperature: float = 1.0,
-) -> SamplingResult:
-    """Euler (first-order) reverse sampler: tokens [*shape], e.g. shape = (B, K, T).
-
-    Starts from all masks (or ``x_init`` [*shape], mask id = cardinality where unknown; known
-    tokens are kept), takes ``steps`` Euler steps t: 1 -> eps (default the log-linear schedule
-    with eps 1e-3), then one denoising step so that no mask remains. Deterministic for a
-    ``generator`` seed. ``reuse_scores``: see :class:`CachedScore`; ``temperature``: see
-    :func:`temper`.
-    """
-    return _reverse_diffusion(
-        _euler_rule, score_fn, shape, cardinality, steps, noise, eps, generator, device, denoise,
-        reuse_scores, x_init, progress, temperature,
-    )  # fmt: skip
+def euler_step(step: Step) -> Tensor:
+    """Euler (first-order): each mask becomes y with probability dt * dsigma * s_y (the method's)."""
+    return step.graph.step(
+        step.x, step.graph.euler_probs(step.log_score, step.rate_t, step.dt), step.generator
+    )
 
 
 @register_sampler("analytic")
-def analytic_sampler(
-    score_fn: ScoreFn,
-    shape: tuple[int, ...],
-    cardinality: int,
-    *,
-    steps: int = 64,
-    noise: Noise | None = None,
-    eps: float = 1e-3,
-    generator: torch.Generator | None = None,
-    device: torch.device | str = "cpu",
-    denoise: str = "sample",
-    reuse_scores: bool = True,
-    x_init: Tensor | None = None,
-    progress: bool = False,
-    temperature: float = 1.0,
-) -> SamplingResult:
-    """Analytic (Tweedie) reverse sampler: as :func:`euler_sampler` with the exact step
-    P(mask -> y) = s_y (e^(sigma_t - sigma_s) - 1) instead of its first-order approximation."""
-    return _reverse_diffusion(
-        _analytic_rule, score_fn, shape, cardinality, steps, noise, eps, generator, device, denoise,
-        reuse_scores, x_init, progress, temperature,
-    )  # fmt: skip
+def analytic_step(step: Step) -> Tensor:
+    """Analytic (Tweedie): the exact P(mask -> y) = s_y (e^(sigma_t - sigma_s) - 1) instead of Euler's
+    first-order approximation."""
+    probs = step.graph.analytic_probs(step.log_score, step.sigma_t, step.sigma_s)  # [B, *P, N + 1]
+    return step.graph.step(step.x, probs, step.generator)
 
 
 def unmask_counts(masked: Tensor, keep_fraction: Tensor) -> Tensor:
@@ -260,7 +152,48 @@ def most_confident(confidence: Tensor, masked: Tensor, counts: Tensor) -> Tensor
 
 
 @register_sampler("confidence")
-def confidence_sampler(
+def confidence_step(step: Step) -> Tensor:
+    """Confidence-ordered unmasking (MaskGIT, Chang et al. 2022) over the same network and schedule.
+
+    How many masks leave follows the noise schedule, as in expectation for Euler: of the masks at
+    t, the share ``keep`` = (1 - e^-sigma(s)) / (1 - e^-sigma(t)) stays at s, and none after the
+    last step. Which ones leave is not random: every mask draws a candidate from the (tempered)
+    clean conditional p_0(y | x_t), and the candidates the network is surest of are kept.
+    """
+    masked = step.x == step.graph.mask_id  # [B, *P]
+    log_p = torch.log_softmax(step.log_score.float(), dim=-1)  # [B, *P, N]
+    candidate = sample_categorical(log_p.exp(), step.generator)  # [B, *P]
+    confidence = log_p.gather(-1, candidate.unsqueeze(-1)).squeeze(-1)  # [B, *P]
+    chosen = most_confident(confidence, masked, unmask_counts(masked, step.keep))  # [B, *P]
+    return torch.where(chosen, candidate, step.x)  # [B, *P]
+
+
+def _check_run(steps: int, eps: float, temperature: float, denoise: str) -> None:
+    """InputError unless a walk can run with these settings."""
+    if steps < 1:
+        raise InputError(f"a sampler needs at least one step, got {steps}")
+    check_temperature(temperature)
+    if not 0.0 < eps < 1.0:
+        raise InputError(f"the final time eps must lie in (0, 1), got {eps}")
+    if denoise not in ("sample", "argmax"):
+        raise InputError(f"unknown denoise mode {denoise!r}; choose 'sample' or 'argmax'")
+
+
+def _start(
+    graph: AbsorbingGraph, shape: tuple[int, ...], x_init: Tensor | None, device: torch.device | str
+) -> Tensor:
+    """The sampler's first state [*shape]: all masks, or ``x_init`` (checked) with its known tokens."""
+    if x_init is None:
+        return graph.sample_limit(tuple(shape), device)  # [B, *P] all masked
+    if tuple(x_init.shape) != tuple(shape):
+        raise InputError(f"x_init has shape {tuple(x_init.shape)}, expected {tuple(shape)}")
+    if x_init.numel() and (int(x_init.min()) < 0 or int(x_init.max()) > graph.mask_id):
+        raise InputError(f"x_init tokens must lie in 0..{graph.mask_id} (mask id {graph.mask_id})")
+    return x_init.to(device=device, dtype=torch.long).clone()
+
+
+def sample(
+    name: str,
     score_fn: ScoreFn,
     shape: tuple[int, ...],
     cardinality: int,
@@ -276,48 +209,44 @@ def confidence_sampler(
     progress: bool = False,
     temperature: float = 1.0,
 ) -> SamplingResult:
-    """Confidence-ordered unmasking (MaskGIT, Chang et al. 2022) over the same network and schedule.
+    """Tokens [*shape] (e.g. shape = (B, K, T)) by the step rule registered as ``name``.
 
-    How many masks leave in a step follows the noise schedule, as in expectation for
-    :func:`euler_sampler`: of the masks at t, the share (1 - e^-sigma(s)) / (1 - e^-sigma(t)) stays
-    at s, and none after the last step. Which ones leave is not random: every mask draws a
-    candidate from the (tempered) clean conditional p_0(y | x_t), and the candidates the network
-    is surest of (highest log p_0) are kept. ``denoise`` is unused (the last step unmasks all);
-    the other arguments are those of :func:`euler_sampler`.
+    Starts from all masks (or ``x_init`` [*shape], mask id = cardinality where unknown; known
+    tokens are kept), takes ``steps`` steps t: 1 -> eps (default the log-linear schedule with eps
+    1e-3), then, if any mask is left, one denoising step (``denoise``: "sample" or "argmax").
+    Deterministic for a ``generator`` seed. ``reuse_scores``: see :class:`CachedScore`;
+    ``temperature``: see :func:`temper`.
     """
-    del denoise  # the last step leaves no mask
-    _check_run(steps, eps, temperature)
+    rule = get_sampler(name)
+    _check_run(steps, eps, temperature, denoise)
     graph = AbsorbingGraph(cardinality)
     noise = noise if noise is not None else LogLinearNoise()
     x = _start(graph, shape, x_init, device)
     batch = shape[0]
     scores = CachedScore(score_fn, graph, reuse_scores)
     times = torch.linspace(1.0, eps, steps + 1, dtype=torch.float64)  # [steps + 1]
+    dt = (1.0 - eps) / steps
+
+    def at(t: float) -> Tensor:
+        return torch.full((batch,), t, dtype=torch.float32, device=device)  # [B]
+
     taken = 0
     with torch.no_grad():
         for i in tqdm(range(steps), desc="sampling", disable=not progress, leave=False):
-            masked = x == graph.mask_id  # [B, *P]
-            if not masked.any():
-                break
-            t = torch.full((batch,), float(times[i]), dtype=torch.float32, device=device)  # [B]
-            s = torch.full((batch,), float(times[i + 1]), dtype=torch.float32, device=device)  # [B]
-            sigma_t = noise.total_noise(t)  # [B]
-            keep = noise.mask_probability(s) / noise.mask_probability(t)  # [B]
-            if i == steps - 1:
-                keep = torch.zeros_like(keep)
+            if not (x == graph.mask_id).any():
+                break  # nothing left to unmask: the remaining steps cannot change x
+            t, s = at(float(times[i])), at(float(times[i + 1]))
+            sigma_t, rate_t = noise(t)  # [B], [B]
+            last = i == steps - 1
+            keep = (
+                torch.zeros_like(sigma_t) if last else noise.mask_probability(s) / noise.mask_probability(t)
+            )
             taken += 1
-            log_p = torch.log_softmax(temper(scores(x, sigma_t), temperature).float(), dim=-1)  # [B, *P, N]
-            candidate = sample_categorical(log_p.exp(), generator)  # [B, *P]
-            confidence = log_p.gather(-1, candidate.unsqueeze(-1)).squeeze(-1)  # [B, *P]
-            chosen = most_confident(confidence, masked, unmask_counts(masked, keep))  # [B, *P]
-            x = torch.where(chosen, candidate, x)  # [B, *P]
+            log_score = temper(scores(x, sigma_t), temperature)  # [B, *P, N]
+            x = rule(Step(graph, x, log_score, sigma_t, noise.total_noise(s), rate_t, dt, keep, generator))
+        if (x == graph.mask_id).any():
+            sigma_end = noise.total_noise(at(eps))  # [B]
+            x = graph.denoise(temper(scores(x, sigma_end), temperature), x, denoise, generator)  # [B, *P]
     if (x == graph.mask_id).any():
-        raise RuntimeError("sampler bug: a mask token survived the last step")
+        raise RuntimeError("sampler bug: a mask token survived the final denoising step")
     return SamplingResult(tokens=x, network_calls=scores.calls, steps=taken)
-
-
-def sample(
-    name: str, score_fn: ScoreFn, shape: tuple[int, ...], cardinality: int, **kwargs: object
-) -> SamplingResult:
-    """Run the sampler registered as ``name`` ("euler", "analytic", "confidence")."""
-    return get_sampler(name)(score_fn, shape, cardinality, **kwargs)

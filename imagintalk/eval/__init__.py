@@ -2,8 +2,8 @@
 
 ``evaluate(manifest, systems, codec, out_dir)`` -> results (also results.json / .md).
 Metrics live one per module (wer, intelligibility, quality, speaker, pitch, prosody);
-the registry is :data:`imagintalk.eval.metrics.METRICS`. Imported lazily so that
-``imagintalk.eval.config`` stays light.
+the registry is :data:`imagintalk.eval.metrics.METRICS`. Imported lazily so that one judge
+(e.g. ``imagintalk.eval.asr``) imports without the whole harness.
 """
 
 from __future__ import annotations

@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     pipeline = Pipeline.from_dir(args.model, steps=args.steps, seed=args.seed)
     names = {setting_name(t, w): (t, w) for w in args.guidance for t in args.temperatures}
     for name, (temperature, guidance) in names.items():
-        pipeline.temperature, pipeline.guidance = temperature, guidance
+        pipeline.set_options(pipeline.options.replace(temperature=temperature, guidance=guidance))
         speak_clips(pipeline, entries, args.data, out / name.replace(" ", "_"))
     systems = {n: out / n.replace(" ", "_") for n in names}
     results = evaluate(args.data, systems, None, out / "eval", metrics=METRICS, limit=args.limit)

@@ -1,7 +1,7 @@
 """Networks: lip aligner, unit MLM, face-style adapter and the Style-DiT score network.
 
-Configs import without torch (``imagintalk.models.config`` and friends); the networks are
-reached through their modules or lazily from here.
+Their settings live in ``imagintalk.settings`` (torch-free); the networks are reached through
+their modules or lazily from here.
 """
 
 from __future__ import annotations
@@ -16,9 +16,6 @@ _LAZY = {
     "UnitCodebook": ".lip",
     "UnitMLM": ".unit_mlm",
     "FaceStyleAdapter": ".face_style",
-    "DiTConfig": ".config",
-    "DIT_PRESETS": ".config",
-    "dit_preset": ".config",
 }
 
 __all__ = sorted(_LAZY)

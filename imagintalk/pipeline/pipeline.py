@@ -36,7 +36,7 @@ from ..models.bundle import (
     style_condition,
 )
 from ..settings import DEFAULT_MODEL_DIR
-from ..settings.checks import check_guidance, check_temperature
+from ..settings.speak import SpeakOptions
 from ..video.detectors import build_detector
 from ..video.frontdoor import FaceTrack
 from ..video.io import iter_frames
@@ -44,7 +44,7 @@ from ..video.result import FaceTrackResult
 from ..video.temporal import clip_duration
 from .features import window_inputs
 from .result import STAGES, SpeechResult, WindowInfo
-from .voice import ReferenceVoice, check_expressiveness, scale_expression, voice_from_reference
+from .voice import ReferenceVoice, scale_expression, voice_from_reference
 from .weights import load_dit_override, resolve_device
 from .windows import WindowCutter, assemble, mouth_opening, split_indices
 
@@ -87,38 +87,15 @@ class Pipeline:
         self,
         bundle: ModelBundle,
         codec: Codec,
+        options: SpeakOptions | None = None,
         *,
-        steps: int = 64,
-        sampler: str | None = None,
-        tau: float | None = None,
-        seed: int = 0,
-        refine: bool = True,
-        hide_lips: bool = False,
-        max_window_s: float = 10.0,
-        min_window_s: float | None = None,
         device: str | torch.device = "cpu",
-        progress: bool = False,
         voice_reference: str | Path | np.ndarray | None = None,
         voice_reference_rate: int | None = None,
-        expressiveness: float = 1.0,
-        temperature: float | None = None,
-        guidance: float | None = None,
-        fine_levels: bool = True,
+        **changes: object,
     ) -> None:
-        if sampler is not None:
-            get_sampler(sampler)  # unknown name -> InputError now, not after the front door
-        if steps < 1:
-            raise InputError(f"--steps must be at least 1, got {steps}")
-        if tau is not None and not 0.0 < tau <= 1.0:
-            raise InputError(f"tau must lie in (0, 1], got {tau}")
-        if seed < 0:
-            raise InputError(f"the seed must be non-negative, got {seed}")
-        if max_window_s < 1.0:
-            raise InputError(f"max_window_s must be at least 1 s, got {max_window_s}")
-        if temperature is not None:
-            check_temperature(temperature)
-        if guidance is not None:
-            check_guidance(guidance)
+        """``options`` (default: :class:`SpeakOptions`()) with ``changes`` (its field names) applied."""
+        options = (options or SpeakOptions()).replace(**changes)
         cfg = bundle.cfg
         cfg.style.check_inputs(error=CheckpointError)
         if codec.cardinality != cfg.dit.cardinality or codec.num_codebooks < cfg.dit.num_codebooks:
@@ -126,9 +103,6 @@ class Pipeline:
                 f"codec has {codec.num_codebooks} x {codec.cardinality} tokens, the model generates "
                 f"{cfg.dit.num_codebooks} x {cfg.dit.cardinality}"
             )
-        self.fine_levels = bool(fine_levels) and cfg.completes_fine_levels
-        if self.fine_levels:
-            check_fine_codec(cfg, codec)
         self.factor = int(round(codec.frame_rate / cfg.video.fps))
         if self.factor * cfg.video.fps != codec.frame_rate:
             raise CheckpointError(
@@ -136,19 +110,38 @@ class Pipeline:
             )
         self.cfg, self.bundle, self.codec = cfg, bundle, codec
         self.device = torch.device(device)
-        self.steps, self.tau, self.seed = steps, tau, seed
-        self.sampler = cfg.sampling.sampler if sampler is None else sampler
-        self.temperature = cfg.sampling.temperature if temperature is None else float(temperature)
-        self.guidance = cfg.sampling.guidance if guidance is None else float(guidance)
-        self.refine, self.hide_lips, self.progress = refine, hide_lips, progress
-        self.max_window_s = max_window_s
-        self.min_window_s = 0.6 * max_window_s if min_window_s is None else min_window_s
         self.samples_per_frame = codec.hop_length * self.factor  # 640 at 16 kHz, 50 Hz tokens, 25 fps
         self.detector = build_detector(cfg.video.detector, upsample=cfg.video.upsample)  # loaded once
-        self.expressiveness = check_expressiveness(expressiveness)
+        self.set_options(options)
         self.reference_voice: ReferenceVoice | None = None
         if voice_reference is not None:
             self.set_voice_reference(voice_reference, voice_reference_rate)
+
+    @property
+    def options(self) -> SpeakOptions:
+        """The options in force (``None`` fields resolved to the model's values are left as given)."""
+        return self._options
+
+    def set_options(self, options: SpeakOptions) -> None:
+        """Speak from now on with ``options`` (validated; the sampler's name against the registry)."""
+        options.validate()
+        if options.sampler is not None:
+            get_sampler(options.sampler)  # unknown name -> InputError now, not after the front door
+        sampling = self.cfg.sampling
+        self.fine_levels = options.fine_levels and self.cfg.completes_fine_levels
+        if self.fine_levels:
+            check_fine_codec(self.cfg, self.codec)
+        self._options = options
+        self.steps, self.tau, self.seed = options.steps, options.tau, options.seed
+        self.sampler = sampling.sampler if options.sampler is None else options.sampler
+        self.temperature = sampling.temperature if options.temperature is None else float(options.temperature)
+        self.guidance = sampling.guidance if options.guidance is None else float(options.guidance)
+        self.refine, self.hide_lips, self.progress = options.refine, options.hide_lips, options.progress
+        self.expressiveness = float(options.expressiveness)
+        self.max_window_s = options.max_window_s
+        self.min_window_s = (
+            0.6 * options.max_window_s if options.min_window_s is None else options.min_window_s
+        )
 
     @property
     def output_levels(self) -> int:
@@ -171,27 +164,29 @@ class Pipeline:
 
     def set_expressiveness(self, value: float) -> None:
         """How much the face's expression changes shape the prosody: 0 steady, 1 as trained, up to 3."""
-        self.expressiveness = check_expressiveness(value)
+        self.set_options(self._options.replace(expressiveness=value))
 
     @classmethod
     def from_dir(
         cls,
         model_dir: str | Path | None = None,
+        options: SpeakOptions | None = None,
+        *,
         device: str = "cpu",
-        steps: int = 64,
-        sampler: str | None = None,
-        tau: float | None = None,
-        seed: int = 0,
         codec: Codec | str | None = None,
         dit_weights: str | Path | None = None,
-        **options: object,
+        voice_reference: str | Path | np.ndarray | None = None,
+        voice_reference_rate: int | None = None,
+        **changes: object,
     ) -> Pipeline:
         """Load MODEL_DIR (default: the shipped ``models/imagintalk``) once.
 
+        ``options`` / ``changes``: as for :class:`Pipeline`, checked before anything loads.
         ``codec``: a Codec, or a codec directory / name overriding the config's ``codec.path``.
         ``dit_weights``: another dit.safetensors (or a model dir holding one), e.g. the single-adaLN
-        ablation. ``options``: the keyword options of :class:`Pipeline` (refine, hide_lips, ...).
+        ablation.
         """
+        options = (options or SpeakOptions()).replace(**changes)
         model_dir = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
         if not model_dir.is_dir():
             raise CheckpointError(f"no model directory at {model_dir}")
@@ -200,8 +195,10 @@ class Pipeline:
         if dit_weights is not None:
             bundle.dit = load_dit_override(dit_weights, bundle.cfg).to(torch_device).eval()
         codec_obj = codec if isinstance(codec, Codec) else load_codec(bundle.cfg, model_dir, codec)
-        return cls(bundle, codec_obj, steps=steps, sampler=sampler, tau=tau, seed=seed, device=torch_device,
-                   **options)  # type: ignore[arg-type]  # fmt: skip
+        return cls(
+            bundle, codec_obj, options, device=torch_device, voice_reference=voice_reference,
+            voice_reference_rate=voice_reference_rate,
+        )  # fmt: skip
 
     # ---------------------------------------------------------------- entry points
 

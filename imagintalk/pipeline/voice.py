@@ -26,8 +26,6 @@ from torch import Tensor, nn
 from ..errors import InputError
 from ..features.speaker_embedding import speaker_embedding
 
-MAX_EXPRESSIVENESS = 3.0
-
 
 @dataclass
 class ReferenceVoice:
@@ -98,12 +96,6 @@ def voice_from_reference(
             p.requires_grad_(flag)
     name = "samples" if isinstance(source, np.ndarray) else str(source)
     return ReferenceVoice(c_id, cosine, name)
-
-
-def check_expressiveness(value: float) -> float:
-    if not 0.0 <= value <= MAX_EXPRESSIVENESS:
-        raise InputError(f"expressiveness must lie in [0, {MAX_EXPRESSIVENESS:g}], got {value}")
-    return float(value)
 
 
 def scale_expression(c_emo: Tensor, expressiveness: float) -> Tensor:

@@ -21,6 +21,16 @@ def check_guidance(weight: float) -> float:
     return float(weight)
 
 
+MAX_EXPRESSIVENESS = 3.0  # beyond ~3x the trained expression changes the prosody leaves speech
+
+
+def check_expressiveness(value: float) -> float:
+    """How much expression shapes the prosody, or InputError unless it lies in [0, 3]."""
+    if not (math.isfinite(value) and 0.0 <= value <= MAX_EXPRESSIVENESS):
+        raise InputError(f"expressiveness must lie in [0, {MAX_EXPRESSIVENESS:g}], got {value}")
+    return float(value)
+
+
 def check_probability(name: str, value: float) -> float:
     """``value`` as a probability in [0, 1), or InputError naming the setting."""
     if not 0.0 <= value < 1.0:

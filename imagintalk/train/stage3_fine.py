@@ -20,7 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from ..builders import load_codec
-from ..errors import CheckpointError
+from ..models.bundle import check_fine_codec
 from ..models.fine_levels import FineLevelCompleter
 from .conditions import ConditionDataset, collate_conditions
 from .stages import StageRun, fit, record_validation, save_network, seed_models
@@ -70,11 +70,7 @@ def train_fine(
     """Train the fine-level completer -> {"files", "val"}; writes OUT/fine.safetensors."""
     cfg, stage = run.cfg, run.train_cfg.fine
     codec = load_codec(cfg, run.model_dir)
-    if codec.vector_dim != cfg.fine.vector_dim:
-        raise CheckpointError(
-            f"fine.vector_dim is {cfg.fine.vector_dim} but codec {codec.name!r} offers code vectors of "
-            f"{codec.vector_dim}; set fine.vector_dim to match, or fine.enabled=false"
-        )
+    check_fine_codec(cfg, codec)
     levels = cfg.dit.num_codebooks
     window = factor * stage.window_frames if stage.window_frames else None
     dataset = ConditionDataset(train_items, window, factor, cfg.seed)
