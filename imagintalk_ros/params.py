@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass, fields
 
 from imagintalk.errors import InputError
+from imagintalk.settings.speak import SpeakOptions
 from imagintalk.stream import VadConfig
 
 TRANSPORTS = ("raw", "compressed")
@@ -65,16 +66,18 @@ class NodeParams:
         ):
             if value not in allowed:
                 raise InputError(f"parameter {name}={value!r}: choose one of {', '.join(allowed)}")
-        for name in ("qos_depth", "steps", "frame_queue", "max_pending", "max_pixels"):
+        for name in ("qos_depth", "frame_queue", "max_pending", "max_pixels"):
             if getattr(self, name) < 1:
                 raise InputError(f"parameter {name} must be at least 1, got {getattr(self, name)}")
         for name in ("push_to_talk_s", "camera_timeout_s", "status_period_s"):
             if not getattr(self, name) > 0:
                 raise InputError(f"parameter {name} must be positive, got {getattr(self, name)}")
-        if self.seed < 0:
-            raise InputError(f"parameter seed must be non-negative, got {self.seed}")
         if not math.isfinite(self.guidance):
             raise InputError(f"parameter guidance must be a finite number, got {self.guidance}")
+        try:
+            self.speak_options()
+        except InputError as exc:
+            raise InputError(f"parameter {exc}") from None
         if not self.image_topic:
             raise InputError("parameter image_topic is empty")
         self.vad().check()
@@ -85,9 +88,10 @@ class NodeParams:
             )
         return self
 
-    def model_guidance(self) -> float | None:
-        """The guidance weight for the Pipeline: None = the model's own (``sampling.guidance``)."""
-        return None if self.guidance < 0 else float(self.guidance)
+    def speak_options(self) -> SpeakOptions:
+        """How each utterance is spoken (validated); guidance < 0 = the model's own weight."""
+        guidance = None if self.guidance < 0 else float(self.guidance)
+        return SpeakOptions(steps=self.steps, seed=self.seed, guidance=guidance).validate()
 
 
 def declare(node, **defaults: object) -> None:

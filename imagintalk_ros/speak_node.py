@@ -100,9 +100,7 @@ class SpeakNode(LifecycleNode):
         p = self.params
         started = time.perf_counter()
         try:
-            pipeline = Pipeline.from_dir(
-                p.model_dir or None, device=p.device, steps=p.steps, seed=p.seed, guidance=p.model_guidance()
-            )
+            pipeline = Pipeline.from_dir(p.model_dir or None, p.speak_options(), device=p.device)
             warm_up_detector(pipeline)
             stream = LipStream(pipeline.cfg, p.vad(), p.buffer_s, detector=pipeline.detector, color="bgr")
         except Exception as exc:  # a missing model or device: stay inactive and say why

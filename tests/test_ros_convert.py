@@ -135,8 +135,8 @@ def test_params_file_names_every_parameter_and_only_those() -> None:
     assert set(node) == set(NodeParams.__dataclass_fields__)
     params = NodeParams(**node).check()  # the shipped values pass the checks
     assert params.autostart is True
-    assert params.model_guidance() is None  # the model's own guidance weight
-    assert NodeParams(guidance=0.0).model_guidance() == 0.0
+    assert params.speak_options().guidance is None  # the model's own guidance weight
+    assert NodeParams(guidance=0.0).speak_options().guidance == 0.0
     assert set(data["imagintalk_video_source"]["ros__parameters"]) == set(SOURCE_PARAMS)
 
 
