@@ -11,6 +11,9 @@ A checkpoint is a directory:
 crash never leaves half a checkpoint; ``save_rotating`` keeps the last N ``step_XXXXXXXX``
 directories of a run. ``load_checkpoint`` refuses anything but .safetensors and .json
 files (pickled .pt/.bin/... files, or pickle bytes under any name): CheckpointError.
+Network weights holding NaN or infinite values are refused too (a diverged or damaged model
+would otherwise speak noise), and :func:`read_config_file` turns a model's unusable
+``config.json`` into a CheckpointError.
 """
 
 from __future__ import annotations
@@ -19,14 +22,17 @@ import json
 import re
 import shutil
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
 from torch import nn
 
-from .errors import CheckpointError
+from .errors import CheckpointError, ImaginTalkError
+
+T = TypeVar("T")
 
 FORMAT_VERSION = 1
 META_FILE = "meta.json"
@@ -127,6 +133,37 @@ def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"corrupt safetensors file {path}: {str(exc).splitlines()[0]}") from None
 
 
+def _check_finite(path: Path, weights: dict[str, torch.Tensor]) -> None:
+    """CheckpointError naming ``path`` and the tensor when a floating tensor holds NaN or inf."""
+    for key, tensor in weights.items():
+        if (tensor.is_floating_point() or tensor.is_complex()) and not bool(torch.isfinite(tensor).all()):
+            raise CheckpointError(
+                f"{path}: tensor {key!r} holds NaN or infinite values (a diverged or damaged model)"
+            )
+
+
+def read_config_file(path: str | Path, parse: Callable[[dict[str, Any]], T]) -> T:
+    """A model's JSON config -> ``parse(the object)``; every way it can be unusable -> CheckpointError.
+
+    ``parse`` is e.g. ``config_from_dict``. A file that is not JSON, JSON that is not an object
+    (``[]``, ``null``, ``42``), or an object ``parse`` rejects (a value of the wrong type, an
+    unknown key: InputError there) all mean a broken model directory, not bad user input.
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"model config {path} is unreadable: {exc}") from None
+    if not isinstance(data, dict):
+        raise CheckpointError(f"model config {path} must hold a JSON object, not {type(data).__name__}")
+    try:
+        return parse(data)
+    except CheckpointError:
+        raise
+    except (ImaginTalkError, TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise CheckpointError(f"model config {path} is invalid: {exc}") from None
+
+
 # --- save / load -----------------------------------------------------------------------------
 def save_checkpoint(
     directory: str | Path,
@@ -186,6 +223,7 @@ def save_checkpoint(
 
 def _load_module(path: Path, module: nn.Module, strict: bool) -> None:
     weights = _read_safetensors(path)
+    _check_finite(path, weights)
     expected = module.state_dict()
     for key, tensor in weights.items():
         if key in expected and tuple(expected[key].shape) != tuple(tensor.shape):
@@ -219,10 +257,12 @@ def load_module_weights(path: str | Path, module: nn.Module, strict: bool = True
 
 
 def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
-    """The tensors of one ``.safetensors`` file; pickles and corrupt files -> CheckpointError."""
+    """The tensors of one ``.safetensors`` file; pickles, corrupt files, NaN / inf -> CheckpointError."""
     path = Path(path)
     _check_weights_file(path)
-    return _read_safetensors(path)
+    weights = _read_safetensors(path)
+    _check_finite(path, weights)
+    return weights
 
 
 def load_checkpoint(

@@ -27,8 +27,10 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from ..config import Config, config_from_dict
+from ..checkpoint import load_module_weights, read_config_file
 from ..errors import CheckpointError
+from ..settings import Config, config_from_dict
+from ..units import NUM_UNITS
 from .error_detector import correct_units
 from .face_style import FaceStyleAdapter
 from .fine_levels import FineLevelCompleter
@@ -65,8 +67,6 @@ class ModelBundle:
 
 def build_bundle(cfg: Config, seed: int | None = None) -> ModelBundle:
     """Fresh (untrained) networks sized by ``cfg``; deterministic for ``seed`` (default cfg.seed)."""
-    from ..units import NUM_UNITS
-
     cfg.check()
     torch.manual_seed(cfg.seed if seed is None else seed)
     return ModelBundle(
@@ -100,13 +100,11 @@ def save_component(model_dir: str | Path, name: str, module: nn.Module, cfg: Con
 
 
 def load_config_of(model_dir: str | Path) -> Config:
+    """MODEL_DIR/config.json as a Config; missing, not JSON, not an object or invalid -> CheckpointError."""
     path = Path(model_dir) / "config.json"
     if not path.is_file():
         raise CheckpointError(f"no model at {model_dir} (config.json missing)")
-    try:
-        return config_from_dict(json.loads(path.read_text()))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"model config {path} is unreadable: {exc}") from None
+    return read_config_file(path, config_from_dict)
 
 
 def weights_file(path: str | Path, name: str) -> Path:
@@ -117,8 +115,6 @@ def weights_file(path: str | Path, name: str) -> Path:
 
 def load_component(model_dir: str | Path, name: str, module: nn.Module) -> nn.Module:
     """Load ``name``.safetensors into ``module`` (strict); refuses anything but safetensors."""
-    from ..checkpoint import load_module_weights
-
     path = Path(model_dir) / f"{name}.safetensors"
     if not path.is_file():
         raise CheckpointError(
@@ -216,9 +212,9 @@ def check_fine_codec(cfg: Config, codec: object) -> None:
     dim = getattr(codec, "vector_dim", None)
     if dim != cfg.fine.vector_dim:
         raise CheckpointError(
-            f"the model completes the codec's fine levels in a {cfg.fine.vector_dim}-dim code-vector space, "
-            f"but codec {getattr(codec, 'name', codec)!r} offers {dim}; use the codec the model was trained "
-            f"with, or set fine.enabled=false"
+            f"the fine-level completer works in a {cfg.fine.vector_dim}-dim code-vector space "
+            f"(fine.vector_dim), but codec {getattr(codec, 'name', codec)!r} offers {dim}; use the codec "
+            f"the model was trained with, set fine.vector_dim to match, or fine.enabled=false"
         )
 
 
