@@ -11,10 +11,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
 from . import __version__
-from .errors import ImaginTalkError
+from .errors import ImaginTalkError, os_error_text
 
 # module names under imagintalk.commands, in the order `imagintalk --help` lists them
 COMMAND_MODULES = (
@@ -51,6 +52,11 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:
+        # OpenCV's bundled ffmpeg (the fallback video reader) prints its own lines, e.g. "[mov,mp4,...
+        # @ 0x...] moov atom not found", above our one-line error; it reads this when first used
+        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
+        os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
@@ -59,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     except ImaginTalkError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # the file system said no (permissions, disk full, ...): one line, no traceback
+        print(f"error: {os_error_text(exc)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -2,7 +2,8 @@
 
 OpenCV cannot write H.264 here; PyAV can. The video is re-encoded frame by frame with each
 frame's own timestamp (so the original frame rate, constant or variable, is kept) and never
-held in memory as a whole.
+held in memory as a whole. The output is written to a temporary file beside it and renamed
+into place, so no half-written video survives an error or an interrupt.
 """
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ImaginTalkError, InputError
+from ..errors import ImaginTalkError, InputError, os_error_text
+from .result import replacing
 
 AUDIO_CHUNK = 1024  # samples per AAC frame
+# output suffix -> container format; each holds H.264 + AAC
+MUX_FORMATS = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska"}
 VIDEO_TIME_BASE = Fraction(1, 1000)
 
 
@@ -36,44 +40,61 @@ def _write_audio(container, stream, wav: np.ndarray, sample_rate: int) -> None:
         container.mux(packet)
 
 
+def mux_format(out_path: str | Path) -> str:
+    """The container format for ``out_path``'s suffix (MUX_FORMATS); InputError for any other."""
+    suffix = Path(out_path).suffix.lower()
+    if suffix not in MUX_FORMATS:
+        raise InputError(f"the video with speech must be a {', '.join(MUX_FORMATS)} file, not {out_path}")
+    return MUX_FORMATS[suffix]
+
+
+def _encode(video_path: Path, target, wav: np.ndarray, sample_rate: int) -> None:
+    """Re-encode video_path's frames and encode wav into the open output container ``target``."""
+    import av
+
+    with av.open(str(video_path)) as source:
+        if not source.streams.video:
+            raise InputError(f"{video_path} has no video stream")
+        src = source.streams.video[0]
+        rate = Fraction(src.average_rate or src.guessed_rate or 25).limit_denominator(1001)
+        video = target.add_stream("libx264", rate=rate)
+        video.pix_fmt = "yuv420p"
+        video.width, video.height = _even(src.codec_context.width), _even(src.codec_context.height)
+        video.codec_context.time_base = VIDEO_TIME_BASE
+        video.options = {"crf": "20", "preset": "veryfast"}
+        audio = target.add_stream("aac", rate=sample_rate, layout="mono")
+        last = -1
+        for index, frame in enumerate(source.decode(src)):
+            time_s = float(frame.pts * src.time_base) if frame.pts is not None else index / float(rate)
+            pts = max(round(time_s * 1000), last + 1)  # strictly increasing, as the encoder wants
+            out = frame.reformat(width=video.width, height=video.height, format="yuv420p")
+            out.pts, out.time_base, last = pts, VIDEO_TIME_BASE, pts
+            for packet in video.encode(out):
+                target.mux(packet)
+        for packet in video.encode(None):
+            target.mux(packet)
+        _write_audio(target, audio, wav, sample_rate)
+
+
 def mux_speech(video_path: str | Path, wav: np.ndarray, sample_rate: int, out_path: str | Path) -> Path:
-    """video_path's frames (re-encoded H.264, own timestamps) + wav [N] (AAC, mono) -> out_path (.mp4)."""
+    """video_path's frames (re-encoded H.264, own timestamps) + wav [N] (AAC, mono) -> out_path.
+
+    ``out_path`` ends in .mp4, .mov or .mkv (MUX_FORMATS). It is replaced only by a complete
+    file: on any error or interrupt the temporary file is removed and ``out_path`` is untouched.
+    """
     import av
 
     video_path, out_path = Path(video_path), Path(out_path)
+    container_format = mux_format(out_path)
     if not video_path.is_file():
         raise InputError(f"video not found: {video_path}")
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    partial = out_path.with_name(out_path.stem + ".partial" + out_path.suffix)
     try:
-        with av.open(str(video_path)) as source, av.open(str(partial), mode="w", format="mp4") as target:
-            if not source.streams.video:
-                raise InputError(f"{video_path} has no video stream")
-            src = source.streams.video[0]
-            rate = Fraction(src.average_rate or src.guessed_rate or 25).limit_denominator(1001)
-            video = target.add_stream("libx264", rate=rate)
-            video.pix_fmt = "yuv420p"
-            video.width, video.height = _even(src.codec_context.width), _even(src.codec_context.height)
-            video.codec_context.time_base = VIDEO_TIME_BASE
-            video.options = {"crf": "20", "preset": "veryfast"}
-            audio = target.add_stream("aac", rate=sample_rate, layout="mono")
-            last = -1
-            for index, frame in enumerate(source.decode(src)):
-                time_s = float(frame.pts * src.time_base) if frame.pts is not None else index / float(rate)
-                pts = max(round(time_s * 1000), last + 1)  # strictly increasing, as the encoder wants
-                out = frame.reformat(width=video.width, height=video.height, format="yuv420p")
-                out.pts, out.time_base, last = pts, VIDEO_TIME_BASE, pts
-                for packet in video.encode(out):
-                    target.mux(packet)
-            for packet in video.encode(None):
-                target.mux(packet)
-            _write_audio(target, audio, wav, sample_rate)
-        partial.replace(out_path)
-    except InputError:
-        partial.unlink(missing_ok=True)
-        raise
-    except (av.error.FFmpegError, OSError, ValueError) as exc:
-        partial.unlink(missing_ok=True)
+        with replacing(out_path) as partial:
+            with av.open(str(partial), mode="w", format=container_format) as target:
+                _encode(video_path, target, wav, sample_rate)
+    except OSError as exc:  # many av.error.* errors are OSErrors too, with an errno
+        raise ImaginTalkError(os_error_text(exc, out_path)) from None
+    except (av.error.FFmpegError, ValueError) as exc:
         raise ImaginTalkError(f"cannot write {out_path}: {exc}") from None
     return out_path
 

@@ -2,14 +2,42 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import ImaginTalkError
+from ..errors import ImaginTalkError, os_error_text
 
 STAGES = ("front_door", "features", "semantic", "style", "sampling", "decode")
+PARTIAL_SUFFIX = ".partial"  # temporary files beside an output while it is being written
+
+
+@contextmanager
+def replacing(path: str | Path) -> Iterator[Path]:
+    """A fresh temporary file beside ``path``; it replaces ``path`` (os.replace) when the block ends.
+
+    The temporary file lies in the same folder, so the rename is atomic: readers see the old
+    file or the complete new one, never half of one. On any exception, KeyboardInterrupt
+    included, the temporary file is removed and ``path`` is left as it was. Writers must pass
+    the file format explicitly (the temporary name ends in ``.partial``).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}{PARTIAL_SUFFIX}")
+    # created here (with the umask's mode) so that a refused folder raises a plain OSError,
+    # not libsndfile's "System error."
+    tmp.open("xb").close()
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 @dataclass
@@ -74,13 +102,16 @@ class SpeechResult:
         }
 
     def save_wav(self, path: str | Path) -> Path:
-        """Write the speech as 16-bit PCM wav."""
+        """Write the speech as 16-bit PCM wav, atomically (an old file stays until the new one is whole)."""
         import soundfile as sf
 
         path = Path(path)
+        samples = np.clip(self.wav, -1.0, 1.0)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            sf.write(str(path), np.clip(self.wav, -1.0, 1.0), self.sample_rate, subtype="PCM_16")
-        except (OSError, RuntimeError) as exc:  # soundfile raises RuntimeError subclasses
+            with replacing(path) as tmp:
+                sf.write(str(tmp), samples, self.sample_rate, subtype="PCM_16", format="WAV")
+        except OSError as exc:
+            raise ImaginTalkError(os_error_text(exc, path)) from None
+        except RuntimeError as exc:  # soundfile raises RuntimeError subclasses
             raise ImaginTalkError(f"cannot write {path}: {exc}") from None
         return path
