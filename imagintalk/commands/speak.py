@@ -18,9 +18,6 @@ from ..settings.speak import SpeakOptions
 if TYPE_CHECKING:
     from ..pipeline import Pipeline
 
-# diffusion.sampling.SAMPLERS, named here so that --help need not import torch (a test checks)
-SAMPLER_NAMES = ("euler", "analytic", "confidence")
-
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -39,9 +36,9 @@ def register(subparsers) -> None:
     parser.add_argument("--model", help="model directory (default: the shipped models/imagintalk)")
     parser.add_argument("--steps", type=int, default=64, help="sampler steps (default: 64)")
     parser.add_argument(
-        "--sampler", choices=SAMPLER_NAMES,
-        help="reverse sampler: euler (the method's), analytic (Tweedie) or confidence (surest first); "
-        "default: the model's",
+        "--sampler", metavar="NAME",
+        help="a reverse sampler registered in imagintalk.diffusion.sampling: euler (the method's), analytic "
+        "(Tweedie), confidence (surest first), ...; an unknown name lists them; default: the model's",
     )  # fmt: skip
     parser.add_argument(
         "--temperature", type=float, help="sampling temperature, < 1 = surer draws (default: the model's)"
@@ -296,7 +293,12 @@ def select_jobs(jobs: list[Job], skip_existing: bool) -> tuple[list[Job], int]:
 
 
 def speak_options(args: argparse.Namespace) -> SpeakOptions:
-    """The command line's sampling options, validated (torch-free: checked before anything loads)."""
+    """The command line's sampling options, validated before anything loads."""
+    if args.sampler is not None:
+        # the registry's own names: it imports torch, so only when a sampler is asked for by name
+        from ..diffusion.sampling import get_sampler
+
+        get_sampler(args.sampler)
     return SpeakOptions(
         steps=args.steps, sampler=args.sampler, temperature=args.temperature, guidance=args.guidance,
         tau=args.tau, seed=args.seed, refine=not args.no_refine, hide_lips=args.hide_lips,
