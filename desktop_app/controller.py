@@ -14,7 +14,10 @@ from pathlib import Path
 
 from PyQt6.QtCore import QMetaObject, QObject, QSettings, Qt, QThread, pyqtSignal, pyqtSlot
 
-from imagintalk.config import Config, load_config
+from imagintalk.errors import ImaginTalkError
+from imagintalk.models.bundle import load_config_of
+from imagintalk.settings import Config, load_config
+from imagintalk.settings.speak import SpeakOptions
 
 from .history import HistoryEntry, HistoryModel, export_entry
 from .jobs.audio import AudioJob
@@ -34,9 +37,6 @@ _RUNNING: set[AppController] = set()
 
 def stream_config(model_dir: str) -> Config:
     """The model's own config (its front-door settings), or the default preset without a model."""
-    from imagintalk.errors import ImaginTalkError
-    from imagintalk.models.bundle import load_config_of
-
     path = Path(model_dir) if model_dir else default_model_dir()
     try:
         return load_config_of(path)
@@ -157,9 +157,11 @@ class AppController(QObject):
             thread.wait()
         _RUNNING.discard(self)
 
-    def voice_setup(self) -> VoiceSetup:
-        s = self.settings
-        return VoiceSetup(s.model_dir, s.steps, s.seed, s.voice_mode, s.reference_wav, s.expressiveness)
+    def voice_setup(self, settings: AppSettings | None = None) -> VoiceSetup:
+        """The speech job's setup from the app's settings (default: the current ones)."""
+        s = settings or self.settings
+        options = SpeakOptions(steps=s.steps, seed=s.seed, expressiveness=s.expressiveness)
+        return VoiceSetup(s.model_dir, options, s.voice_mode, s.reference_wav)
 
     # ------------------------------------------------------------------ requests from the window
 
@@ -198,9 +200,7 @@ class AppController(QObject):
             self._audio_device.emit(new.output_device)
         if new.speak_mode != old.speak_mode:
             self._capture_mode.emit(new.speak_mode)
-        if self.voice_setup() != VoiceSetup(
-            old.model_dir, old.steps, old.seed, old.voice_mode, old.reference_wav, old.expressiveness
-        ):
+        if self.voice_setup() != self.voice_setup(old):
             self._speech_configure.emit(self.voice_setup())
         if isinstance(self.source, int) and new.camera != old.camera:
             self.set_source(new.camera)

@@ -13,6 +13,9 @@ from pathlib import Path
 from PyQt6.QtCore import QObject, pyqtSignal, pyqtSlot
 
 from imagintalk.errors import ImaginTalkError
+from imagintalk.pipeline import Pipeline
+from imagintalk.settings import DEFAULT_MODEL_DIR
+from imagintalk.settings.speak import SpeakOptions
 
 from ..history import HistoryEntry
 
@@ -21,32 +24,28 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class VoiceSetup:
-    """What the pipeline is loaded with (a change of model_dir reloads it)."""
+    """What the pipeline is loaded with (a change of model_dir reloads it; the rest does not)."""
 
     model_dir: str
-    steps: int
-    seed: int
+    options: SpeakOptions  # steps, seed, expressiveness, ...: validated when the pipeline takes them
     voice_mode: str = "face"
     reference_wav: str = ""
-    expressiveness: float = 1.0
 
 
 def default_model_dir() -> Path:
-    from imagintalk.builders import DEFAULT_MODELS_DIR
-
-    return DEFAULT_MODELS_DIR / "imagintalk"
+    return DEFAULT_MODEL_DIR
 
 
 def apply_voice(pipeline, setup: VoiceSetup) -> str:
     """Set the voice controls on a loaded pipeline; returns a plain-words problem or "".
 
-    Uses ``Pipeline.set_expressiveness`` / ``set_voice_reference`` where this Pipeline has them
-    (an older one speaks with the face's voice and the model's own prosody, and says so).
+    The speaking options (steps, seed, expressiveness) go through ``Pipeline.set_options``, which
+    checks them; the voice is the face's or a reference recording's.
     """
-    missing = [name for name in ("set_expressiveness", "set_voice_reference") if not hasattr(pipeline, name)]
-    if missing:
-        return f"This version of the speech engine cannot apply the voice settings ({', '.join(missing)})."
-    pipeline.set_expressiveness(setup.expressiveness)
+    try:
+        pipeline.set_options(setup.options)
+    except ImaginTalkError as exc:
+        return f"The speech settings could not be used ({exc}): speaking with the previous ones."
     if setup.voice_mode != "reference":
         pipeline.set_voice_reference(None)
         return ""
@@ -85,9 +84,7 @@ class SpeechJob(QObject):
         self._load()
 
     def _load(self) -> bool:
-        """(Re)load when the model or its options changed; True when a pipeline is ready."""
-        from imagintalk.pipeline import Pipeline
-
+        """(Re)load when the model changed, else apply the options; True when a pipeline is ready."""
         setup = self.setup
         if setup is None:
             return False
@@ -95,7 +92,7 @@ class SpeechJob(QObject):
         if self.pipeline is None or model_dir != self._loaded_dir:
             self.pipeline = None
             try:
-                self.pipeline = Pipeline.from_dir(model_dir, steps=setup.steps, seed=setup.seed)
+                self.pipeline = Pipeline.from_dir(model_dir, setup.options)
             except ImaginTalkError as exc:
                 self.model_status.emit(
                     False, f"No voice model could be loaded from {model_dir}: {exc}. Choose the model folder "
@@ -104,7 +101,6 @@ class SpeechJob(QObject):
                 return False
             self._loaded_dir = model_dir
             self.model_status.emit(True, f"Voice model loaded from {model_dir}.")
-        self.pipeline.steps, self.pipeline.seed = setup.steps, setup.seed  # no reload needed
         self.voice_problem.emit(apply_voice(self.pipeline, setup))
         return True
 

@@ -36,7 +36,7 @@ def test_settings_dialog_changes_persist_and_reload(qtbot, tmp_path, assets, fac
     app = QApplication.instance()
     assert app.font().pointSize() == LARGE_POINT_SIZE
     assert app.palette().color(QPalette.ColorRole.Window).name() == "#000000"
-    assert controller.voice_setup().steps == 12
+    assert controller.voice_setup().options.steps == 12
 
     # the keyboard toggles go back, and persist too
     window.toggle_display("large_text")
@@ -100,6 +100,7 @@ def test_reference_voice_from_a_recording_is_applied_and_a_bad_one_said(
     qtbot.waitUntil(lambda: controller.speech.pipeline is not None, timeout=90_000)
     qtbot.waitUntil(lambda: controller.speech.pipeline.reference_voice is not None, timeout=90_000)
     assert controller.speech.pipeline.expressiveness == 0.5
+    assert controller.speech.pipeline.options == controller.voice_setup().options  # set_options, checked
     assert not controller.problems.get("voice")
 
     (tmp_path / "not_audio.wav").write_text("this is no recording")
