@@ -13,8 +13,8 @@ import cv2
 import numpy as np
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal, pyqtSlot
 
-from imagintalk.config import Config
 from imagintalk.errors import ImaginTalkError
+from imagintalk.settings import Config
 
 from ..sources import CameraSource, FileSource, SourceError, SourceGone, open_source
 
@@ -39,7 +39,7 @@ def warmed_up_detector(cfg: Config):
     construction. (A crash once blamed on dlib's first use on a QThread was most likely the
     controller-lifetime abort, see AppController.shutdown: first use on a QThread works alone.)
     """
-    from imagintalk.builders import build_detector
+    from imagintalk.video.detectors import build_detector
     from imagintalk.video.detectors import detect_faces
     from imagintalk.video.landmarks import predict_landmarks
 
