@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from imagintalk.pipeline import Pipeline
+from imagintalk.settings import DEFAULT_MODEL_DIR
 from imagintalk.video.io import iter_frames
 
 ROOT = Path(__file__).resolve().parents[1]
-MODEL = ROOT / "models" / "imagintalk"
+MODEL = DEFAULT_MODEL_DIR
 EXAMPLES = ROOT / "examples"
 
 

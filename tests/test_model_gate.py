@@ -41,13 +41,13 @@ import argparse
 import json
 import os
 import shutil
-from pathlib import Path
 
 import pytest
 import soundfile as sf
 
-ROOT = Path(__file__).resolve().parents[1]
-MODEL = ROOT / "models" / "imagintalk"
+from imagintalk.settings import DEFAULT_MODEL_DIR
+
+MODEL = DEFAULT_MODEL_DIR
 CLIPS = 6
 TEST_SEED = 3  # scripts/train_default.sh: train SEED=1, val 2, test 3
 STEPS = 64  # as the model ships (imagintalk speak's default)
