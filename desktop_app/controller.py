@@ -22,7 +22,7 @@ from imagintalk.settings.speak import SpeakOptions
 from .history import HistoryEntry, HistoryModel, export_entry
 from .jobs.audio import AudioJob
 from .jobs.capture import CaptureJob
-from .jobs.speech import SpeechJob, VoiceSetup, default_model_dir
+from .jobs.speech import SynthesisJob, VoiceSetup, default_model_dir
 from .settings import AppSettings, save_settings
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,7 @@ class AppController(QObject):
         self.playing = 0  # entries sent to the audio job, not yet played or failed
         self.source_ended = False
         self.written: list[Path] = []
+        self.exit_error = ""  # --exit-at-end: why it ends with code 2 (no model, a source it cannot play)
         # latency: the monotonic time each queued utterance was cut by the VAD (in speaking order), and
         # per history entry the seconds from that cut to "saved" (wav written) and "heard" (playback start)
         self._cut_at: deque[float] = deque()
@@ -94,7 +95,7 @@ class AppController(QObject):
 
         cfg = stream_config(self.settings.model_dir)
         self.capture = CaptureJob(cfg, self.source, self.settings.speak_mode)
-        self.speech = SpeechJob(out_dir)
+        self.speech = SynthesisJob(out_dir)
         self.audio = AudioJob()
         for job, name in ((self.capture, "capture"), (self.speech, "speech"), (self.audio, "audio")):
             thread = QThread(self)
@@ -112,6 +113,7 @@ class AppController(QObject):
         self.capture.utterance.connect(self._on_utterance)
         self.capture.error.connect(self._on_source_error)
         self.capture.source_ended.connect(self._on_source_ended)
+        self.capture.source_failed.connect(self._on_source_failed)
         self.capture.talk_rejected.connect(self.message)
 
         self._speech_configure.connect(self.speech.configure)
@@ -252,7 +254,7 @@ class AppController(QObject):
         if loaded:
             self.message.emit(text)
         if not loaded and self.exit_at_end:
-            self.all_done.emit(2)  # unattended: nothing can be spoken without a model
+            self._give_up(text)  # unattended: nothing can be spoken without a model
 
     def _on_voice_problem(self, text: str) -> None:
         self._set_problem("voice", text)
@@ -289,6 +291,16 @@ class AppController(QObject):
         if speaking:
             self._set_problem("audio", "")
         self._emit_state()
+
+    def _on_source_failed(self, text: str) -> None:
+        # a file that cannot be played (shown as the source problem already); unattended, nobody will
+        # choose another one: end as a missing file does at start-up (code 2), not wait forever
+        if self.exit_at_end:
+            self._give_up(text)
+
+    def _give_up(self, text: str) -> None:
+        self.exit_error = self.exit_error or text
+        self.all_done.emit(2)
 
     def _on_source_ended(self) -> None:
         self.source_ended = True

@@ -29,15 +29,33 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def video_problem(path: str) -> str:
+    """Why the video file ``path`` cannot be played (missing, or no frame can be decoded); "" if it can."""
+    if not os.path.isfile(path):
+        return f"video not found: {path}"
+    from .sources import FileSource, SourceError
+
+    try:
+        FileSource(path).close()  # opens it and decodes the first frame
+    except SourceError as exc:
+        return str(exc)
+    return ""
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    if not args.verbose:  # OpenCV's ffmpeg (the fallback reader) would print its own lines above ours
+        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
+        os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
     if args.exit_at_end and (args.source is None or args.source.isdigit()):
         print("error: --exit-at-end needs --source VIDEO_FILE", file=sys.stderr)
         return 2
-    if args.source and not args.source.isdigit() and not os.path.isfile(args.source):
-        print(f"error: video not found: {args.source}", file=sys.stderr)
-        return 2
+    if args.source and not args.source.isdigit():
+        problem = video_problem(args.source)
+        if problem:  # missing or unreadable (random bytes, empty, a sound file): refused alike
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread for torch: the GUI must stay responsive
 
     from PyQt6.QtCore import QTimer
@@ -66,8 +84,13 @@ def main(argv: list[str] | None = None) -> int:
 
     exit_code = 0
 
+    finished: list[int] = []
+
     def finish(code: int) -> None:
         nonlocal exit_code
+        if finished:  # a second reason to stop (no model and a bad source): the first one stands
+            return
+        finished.append(code)
         exit_code = code
         screenshot()
         for path in controller.written:
@@ -75,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         if code == 1:
             print("error: no utterance was spoken from the video", file=sys.stderr)
         elif code == 2:
-            print(f"error: {controller.problems.get('model', 'no model')}", file=sys.stderr)
+            print(f"error: {controller.exit_error or 'no model'}", file=sys.stderr)
         window.close()
         app.quit()
 

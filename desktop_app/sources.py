@@ -59,13 +59,15 @@ class FileSource:
     unplugged camera (SourceGone); an unreadable file is a plain SourceError.
     """
 
-    def __init__(self, path: str | Path) -> None:
-        from imagintalk.video.io import iter_frames
+    def __init__(self, path: str | Path, max_side: int | None = None) -> None:
+        from imagintalk.video.io import WORKING_MAX_SIDE, iter_frames
 
         self.path, self.name = Path(path), Path(path).name
         if not self.path.is_file():
             raise SourceGone(f"The video {self.name} is not there (a removed drive?). Trying again...")
-        self._frames: Iterator[tuple[np.ndarray, float]] = iter_frames(path, color="bgr")
+        # frames larger than the front door uses are scaled down as they are decoded (imagintalk.video.io)
+        side = max_side or WORKING_MAX_SIDE
+        self._frames: Iterator[tuple[np.ndarray, float]] = iter_frames(path, color="bgr", max_side=side)
         try:
             self._next = next(self._frames)
         except (InputError, StopIteration) as exc:
@@ -93,10 +95,12 @@ class FileSource:
 
     def close(self) -> None:
         self._next = None
+        self._frames.close()  # closes the decoder and the file now, not whenever it is collected
 
 
-def open_source(source: str | int) -> CameraSource | FileSource:
-    """An int or digit string is a camera index; anything else a video file."""
+def open_source(source: str | int, max_side: int | None = None) -> CameraSource | FileSource:
+    """An int or digit string is a camera index; anything else a video file (its frames read at most
+    ``max_side`` px long, default imagintalk.video.io.WORKING_MAX_SIDE)."""
     if isinstance(source, int) or str(source).isdigit():
         return CameraSource(int(source))
-    return FileSource(source)
+    return FileSource(source, max_side)

@@ -29,8 +29,7 @@ from std_srvs.srv import Trigger
 from imagintalk.errors import ImaginTalkError
 from imagintalk.pipeline import Pipeline
 from imagintalk.stream import LipStream, SpeechJob, SpeechWorker, StreamUpdate, Utterance
-from imagintalk.video.detectors import detect_faces
-from imagintalk.video.landmarks import predict_landmarks
+from imagintalk.video.warmup import warm_up_detector
 
 from . import params as node_params
 from .audio_out import AudioOut
@@ -101,7 +100,8 @@ class SpeakNode(LifecycleNode):
         started = time.perf_counter()
         try:
             pipeline = Pipeline.from_dir(p.model_dir or None, p.speak_options(), device=p.device)
-            warm_up_detector(pipeline)
+            # dlib's models load here, not on the first camera frame (imagintalk.video.warmup)
+            warm_up_detector(pipeline.detector, pipeline.cfg.video.detect_size)
             stream = LipStream(pipeline.cfg, p.vad(), p.buffer_s, detector=pipeline.detector, color="bgr")
         except Exception as exc:  # a missing model or device: stay inactive and say why
             self.get_logger().error(f"activate failed: cannot load the model: {exc}")
@@ -335,20 +335,6 @@ class SpeakNode(LifecycleNode):
     def _publish_status(self) -> None:
         fields, rejected = self.status_fields()
         self._status_pub.publish(speech_status(self.msgs, self.get_clock().now().to_msg(), fields, rejected))
-
-
-def warm_up_detector(pipeline) -> None:
-    """Run the face detector and the landmark model once on *this* thread (activate: the main thread).
-
-    dlib-bin's pybind11 module initialises its numpy bindings on first use; on a QThread that
-    crashed the desktop app. A plain Python thread (the node's front-door thread) survived a
-    first call in a check here, but the warm-up costs ~10 ms and removes the question.
-    """
-    import numpy as np
-
-    gray = np.zeros((96, 96), np.uint8)
-    detect_faces(pipeline.detector, gray, pipeline.cfg.video.detect_size)
-    predict_landmarks(gray, np.array([16, 16, 80, 80], np.float32))
 
 
 def spin(node: SpeakNode, until: Callable[[], bool] | None = None) -> None:

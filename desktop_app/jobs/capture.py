@@ -15,6 +15,9 @@ from PyQt6.QtCore import QObject, QTimer, pyqtSignal, pyqtSlot
 
 from imagintalk.errors import ImaginTalkError
 from imagintalk.settings import Config
+from imagintalk.video.detectors import build_detector
+from imagintalk.video.frontdoor import working_max_side
+from imagintalk.video.warmup import warm_up_detector
 
 from ..sources import CameraSource, FileSource, SourceError, SourceGone, open_source
 
@@ -32,24 +35,6 @@ def mouth_box(landmarks: np.ndarray, margin: float = 0.25) -> np.ndarray:
     return np.array([x0 - pad, y0 - pad, x1 + pad, y1 + pad], np.float32)
 
 
-def warmed_up_detector(cfg: Config):
-    """The face detector, built and run once on *this* (the main) thread; the capture thread reuses it.
-
-    Loading the models here keeps the capture thread's first frame fast and puts load errors at
-    construction. (A crash once blamed on dlib's first use on a QThread was most likely the
-    controller-lifetime abort, see AppController.shutdown: first use on a QThread works alone.)
-    """
-    from imagintalk.video.detectors import build_detector
-    from imagintalk.video.detectors import detect_faces
-    from imagintalk.video.landmarks import predict_landmarks
-
-    detector = build_detector(cfg.video.detector, upsample=cfg.video.upsample)
-    gray = np.zeros((96, 96), np.uint8)
-    detect_faces(detector, gray, cfg.video.detect_size)
-    predict_landmarks(gray, np.array([16, 16, 80, 80], np.float32))
-    return detector
-
-
 class CaptureJob(QObject):
     """Source -> ``LipStream``; see the module docstring. Create, move to a QThread, call ``start``."""
 
@@ -59,12 +44,17 @@ class CaptureJob(QObject):
     utterance = pyqtSignal(object)  # imagintalk.stream.Utterance
     error = pyqtSignal(str)  # plain words; "" when the error went away
     source_ended = pyqtSignal()  # a file source reached its end (and the stream was flushed)
+    source_failed = pyqtSignal(str)  # the source cannot be played and is not retried (a bad file)
     talk_rejected = pyqtSignal(str)  # push to talk gave nothing to speak (too short, no face)
 
     def __init__(self, cfg: Config, source: str | int, speak_mode: str = "automatic") -> None:
         super().__init__()
         self.cfg = cfg
-        self.detector = warmed_up_detector(cfg)
+        # built and run once here, on the main thread: dlib's models load now, not on the first frame
+        # of the capture thread, and a missing model file fails the construction (see warm_up_detector)
+        self.detector = warm_up_detector(
+            build_detector(cfg.video.detector, upsample=cfg.video.upsample), cfg.video.detect_size
+        )
         self.source_spec: str | int = source
         self.speak_mode = speak_mode
         self._source: CameraSource | FileSource | None = None
@@ -133,7 +123,7 @@ class CaptureJob(QObject):
 
     def _open(self) -> None:
         try:
-            self._source = open_source(self.source_spec)
+            self._source = open_source(self.source_spec, working_max_side(self.cfg.video))
         except (SourceError, ImaginTalkError) as exc:
             self._set_error(str(exc))
             # cameras come back, and so may a video that went away (even if half copied back at first);
@@ -141,6 +131,8 @@ class CaptureJob(QObject):
             self._lost = self._lost or isinstance(exc, SourceGone)
             if self._lost:
                 self._timer.start(int(RETRY_S * 1000))
+            else:
+                self.source_failed.emit(str(exc))
             return
         if self._lost and self._stream is not None:  # back after a loss: a new stream with a new clock
             self._stream.reset()

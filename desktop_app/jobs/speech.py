@@ -1,6 +1,7 @@
-"""Speech job: a loaded ``Pipeline`` that speaks each utterance and saves it as a wav.
+"""Synthesis job: a loaded ``Pipeline`` that speaks each utterance and saves it as a wav.
 
-Runs on its own QThread; utterances queue up as queued signals and are spoken in order.
+Runs on its own QThread; utterances queue up as queued signals and are spoken in order. (Not to
+be confused with ``imagintalk.stream.SpeechJob``, one queued utterance of the core's SpeechWorker.)
 """
 
 from __future__ import annotations
@@ -61,8 +62,9 @@ def apply_voice(pipeline, setup: VoiceSetup) -> str:
     return ""
 
 
-class SpeechJob(QObject):
-    """``configure`` loads the model; ``speak`` turns an Utterance into a saved HistoryEntry."""
+class SynthesisJob(QObject):
+    """The app's speech-synthesis worker: ``configure`` loads the model (the Pipeline); ``speak`` turns
+    each Utterance into speech saved as a wav and reported as a HistoryEntry."""
 
     spoken = pyqtSignal(object)  # HistoryEntry
     failed = pyqtSignal(str)  # plain words

@@ -34,6 +34,8 @@ def _import(module: str):
 class DlibHogDetector:
     """dlib's HOG + linear SVM frontal face detector (finds faces of ~80 px and larger)."""
 
+    min_face_px = 80  # the smallest box it finds (its 80x80 window), in the pixels it looks at
+
     def __init__(self, upsample: int = 0) -> None:
         self.upsample = int(upsample)
         self._detector = _import("dlib").get_frontal_face_detector()
@@ -55,6 +57,7 @@ class OpenCVHaarDetector:
     # dlib box = (x + 0.02 w, y + 0.18 w, side 0.92 w) for a Haar box (x, y, w, w)
     _SHIFT = (0.02, 0.18)
     _SCALE = 0.92
+    min_face_px = 22  # the smallest box it finds: its 24x24 window, mapped to dlib's convention
 
     def __init__(self, upsample: int = 0, min_neighbors: int = 5, scale_factor: float = 1.1) -> None:
         cv2 = _import("cv2")

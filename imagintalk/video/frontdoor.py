@@ -24,12 +24,32 @@ from ..errors import InputError, NoFaceError
 from ..settings.video import VideoConfig
 from .canonical import align_matrix, apply_affine
 from .crops import Canvas, face_matrix, make_canvases, mouth_matrix, to_gray_rgb
-from .detectors import FaceDetector, build_detector, detect_faces
+from .detectors import DETECTORS, FaceDetector, build_detector, detect_faces
 from .io import check_color, iter_frames
 from .landmarks import box_from_landmarks, predict_landmarks
 from .result import FaceTrackResult, FrameObservation
 from .temporal import fill_gaps, interpolate_track, nearest_frames, output_times, smooth_track
 from .tracking import FaceSelector
+
+# face crop side / the detector's (dlib-convention) box side: 1.28 on the example clip's face
+# (box 87 px, crop 111.7 px); the mouth ROI spans mouth_scale of the face crop
+CROP_PER_BOX = 1.28
+
+
+def working_max_side(cfg: VideoConfig) -> int:
+    """Long side (px) frames can be read at without enlarging the crops of any face the detector finds.
+
+    The detector looks at a copy ``detect_size`` px long (``2**upsample`` times enlarged) and finds
+    boxes of at least ``min_face_px`` there, so the smallest face it finds in a frame ``side`` px long
+    has a box of ``min_face_px * side / (detect_size * 2**upsample)`` px; the crops need a box of
+    ``max(face_size, mouth_size / mouth_scale) / CROP_PER_BOX`` px (150 by default) to be taken at
+    their own resolution or finer. Rounded up to a multiple of 128: 640 for the defaults (dlib HOG,
+    detect_size 320, upsample 0), 1280 with upsample 1.
+    """
+    min_face = getattr(DETECTORS.get(cfg.detector), "min_face_px", 22)
+    box = max(cfg.face_size, cfg.mouth_size / cfg.mouth_scale) / CROP_PER_BOX
+    side = box * cfg.detect_size * 2**cfg.upsample / min_face
+    return int(-(-side // 128) * 128)
 
 
 @dataclass
@@ -215,12 +235,13 @@ class FaceTrack:
 def process_video(
     path: str | Path, cfg: VideoConfig | None = None, detector: FaceDetector | None = None
 ) -> FaceTrackResult:
-    """The whole front door on one video file (frames read as BGR, pushed one by one)."""
+    """The whole front door on one video file (frames read as BGR at most ``working_max_side(cfg)``
+    px long, pushed one by one)."""
     track = FaceTrack(cfg, detector, color="bgr")
     track.source = str(path)
-    for frame, time_s in iter_frames(path, color="bgr"):
+    for frame, time_s in iter_frames(path, color="bgr", max_side=working_max_side(track.cfg)):
         track.push(frame, time_s)
     return track.finish()
 
 
-__all__ = ["FaceTrack", "FaceTrackResult", "FrameObservation", "process_video"]
+__all__ = ["FaceTrack", "FaceTrackResult", "FrameObservation", "process_video", "working_max_side"]

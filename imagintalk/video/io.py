@@ -1,10 +1,21 @@
 """Stage 1: read frames and their timestamps from a video file (and write test videos).
 
-Frames come one by one from a generator, so a long video is never held in memory at full
-resolution. PyAV is tried first because it gives each frame's presentation time (pts),
-which is right for variable frame rate files; OpenCV is the fallback (its timestamps come
-from CAP_PROP_POS_MSEC, or index / fps). Frames are uint8 [H, W, 3] in the colour order
-asked for: "bgr" (OpenCV's order, the default) or "rgb".
+Frames come one by one from a generator, so a long video is never held in memory. PyAV is
+tried first because it gives each frame's presentation time (pts), which is right for
+variable frame rate files; OpenCV is the fallback (its timestamps come from
+CAP_PROP_POS_MSEC, or index / fps). Frames are uint8 [H, W, 3] in the colour order asked
+for: "bgr" (OpenCV's order, the default) or "rgb".
+
+Frames larger than ``max_side`` on their long side (default WORKING_MAX_SIDE, 640 px) are
+scaled down as they are decoded (PyAV: one swscale pass together with the colour
+conversion), so a full-size 4K or 1080p frame never becomes a numpy array. That is all the
+front door can use: its detector looks at a copy 320 px long (``detect_size``) and finds
+faces of >= 80 px there, so any face it finds is >= 160 px in a 640 px frame, which leaves
+>= 100 px across the mouth ROI (96 px) and >= 200 px across the face crop (128 px): no crop
+is enlarged (``frontdoor.working_max_side`` gives the size for other detector settings). Full-size frames
+made the process follow glibc's heap fragmentation instead of the frames: ``imagintalk
+speak`` on a 10 s 4K clip peaked at 4.7 GB resident (docs/frontdoor.md, "Memory"). Files
+at most 640 px on the long side (640x480 and smaller) are read exactly as before.
 """
 
 from __future__ import annotations
@@ -20,6 +31,7 @@ from ..errors import InputError
 
 log = logging.getLogger(__name__)
 COLORS = ("bgr", "rgb")
+WORKING_MAX_SIDE = 640  # frames are read at most this large on the long side (see the module doc)
 
 
 def check_color(color: str) -> str:
@@ -28,7 +40,16 @@ def check_color(color: str) -> str:
     return color
 
 
-def _iter_pyav(path: Path, color: str) -> Iterator[tuple[np.ndarray, float]]:
+def working_size(width: int, height: int, max_side: int | None) -> tuple[int, int] | None:
+    """(width, height) to scale a frame to so that its long side is at most ``max_side`` (both
+    even, as H.264 wants them), or None when it is small enough already (or max_side is None)."""
+    if max_side is None or max(width, height) <= max_side:
+        return None
+    scale = max_side / max(width, height)
+    return max(2, 2 * round(width * scale / 2)), max(2, 2 * round(height * scale / 2))
+
+
+def _iter_pyav(path: Path, color: str, max_side: int | None) -> Iterator[tuple[np.ndarray, float]]:
     import av
 
     fmt = "bgr24" if color == "bgr" else "rgb24"
@@ -44,10 +65,14 @@ def _iter_pyav(path: Path, color: str) -> Iterator[tuple[np.ndarray, float]]:
             if last_t is not None and t <= last_t:
                 t = last_t + 1.0 / rate
             last_t = t
-            yield frame.to_ndarray(format=fmt), t
+            size = working_size(frame.width, frame.height, max_side)
+            if size is None:
+                yield frame.to_ndarray(format=fmt), t
+            else:  # scaled and converted in one pass: the full-size frame stays in the decoder's buffers
+                yield frame.to_ndarray(width=size[0], height=size[1], format=fmt, interpolation="AREA"), t
 
 
-def _iter_opencv(path: Path, color: str) -> Iterator[tuple[np.ndarray, float]]:
+def _iter_opencv(path: Path, color: str, max_side: int | None) -> Iterator[tuple[np.ndarray, float]]:
     import cv2
 
     cap = cv2.VideoCapture(str(path))
@@ -67,17 +92,26 @@ def _iter_opencv(path: Path, color: str) -> Iterator[tuple[np.ndarray, float]]:
             index += 1
             if frame.ndim == 2:
                 frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+            size = working_size(frame.shape[1], frame.shape[0], max_side)
+            if size is not None:
+                frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
             yield (frame if color == "bgr" else frame[:, :, ::-1].copy()), t
     finally:
         cap.release()
 
 
-def iter_frames(path: str | Path, color: str = "bgr") -> Iterator[tuple[np.ndarray, float]]:
+def iter_frames(
+    path: str | Path, color: str = "bgr", max_side: int | None = WORKING_MAX_SIDE
+) -> Iterator[tuple[np.ndarray, float]]:
     """Yield (frame [H, W, 3] uint8, time in seconds from the file's start) for every frame.
 
+    Frames whose long side exceeds ``max_side`` are scaled down to it (area averaging, both sides
+    even); ``max_side=None`` gives them at the size stored in the file.
     Raises InputError when the file is missing, unreadable or holds no frames.
     """
     check_color(color)
+    if max_side is not None and max_side < 8:
+        raise InputError(f"max_side must be at least 8 pixels (or None), not {max_side}")
     path = Path(path)
     if not path.is_file():
         raise InputError(f"video not found: {path}")
@@ -85,7 +119,7 @@ def iter_frames(path: str | Path, color: str = "bgr") -> Iterator[tuple[np.ndarr
         raise InputError(f"video file is empty: {path}")
     count = 0
     try:
-        for item in _iter_pyav(path, color):
+        for item in _iter_pyav(path, color, max_side):
             count += 1
             yield item
     except InputError:
@@ -96,7 +130,7 @@ def iter_frames(path: str | Path, color: str = "bgr") -> Iterator[tuple[np.ndarr
         else:
             log.debug("PyAV cannot read %s (%s); trying OpenCV", path, exc)
     if count == 0:
-        for item in _iter_opencv(path, color):
+        for item in _iter_opencv(path, color, max_side):
             count += 1
             yield item
     if count == 0:
