@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from imagintalk.errors import InputError
+from imagintalk.video.io import iter_frames
 
 
 class SourceError(Exception):
@@ -60,14 +61,11 @@ class FileSource:
     """
 
     def __init__(self, path: str | Path, max_side: int | None = None) -> None:
-        from imagintalk.video.io import WORKING_MAX_SIDE, iter_frames
-
         self.path, self.name = Path(path), Path(path).name
         if not self.path.is_file():
             raise SourceGone(f"The video {self.name} is not there (a removed drive?). Trying again...")
         # frames larger than the front door uses are scaled down as they are decoded (imagintalk.video.io)
-        side = max_side or WORKING_MAX_SIDE
-        self._frames: Iterator[tuple[np.ndarray, float]] = iter_frames(path, color="bgr", max_side=side)
+        self._frames: Iterator[tuple[np.ndarray, float]] = iter_frames(path, color="bgr", max_side=max_side)
         try:
             self._next = next(self._frames)
         except (InputError, StopIteration) as exc:
@@ -100,7 +98,7 @@ class FileSource:
 
 def open_source(source: str | int, max_side: int | None = None) -> CameraSource | FileSource:
     """An int or digit string is a camera index; anything else a video file (its frames read at most
-    ``max_side`` px long, default imagintalk.video.io.WORKING_MAX_SIDE)."""
+    ``max_side`` px long; None: as stored)."""
     if isinstance(source, int) or str(source).isdigit():
         return CameraSource(int(source))
     return FileSource(source, max_side)

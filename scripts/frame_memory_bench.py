@@ -10,9 +10,9 @@ examples/photo_mouthing.mp4 (a real photo whose mouth moves; its face scaled up 
 frame height, played back and forth), runs each in a fresh child process and prints that child's
 peak resident memory (``ru_maxrss`` of the one child, from ``os.wait4``; RUSAGE_CHILDREN would give
 the largest child so far). Each clip runs twice, before vs after: with the frame reader's size cap
-off (``--max-side 0``: frames at the file's size, as before the cap) and with the shipped cap
-(``imagintalk.video.io.WORKING_MAX_SIDE``). Figures vary from run to run on a loaded machine
-(glibc's heap layout depends on the timing of the frees).
+off (``--max-side 0``: frames at the file's size, as before the cap) and with the front door's
+own (``imagintalk.video.frontdoor.working_max_side``, 640 px for the shipped model). Figures vary
+from run to run on a loaded machine (glibc's heap layout depends on the timing of the frees).
 """
 
 from __future__ import annotations
@@ -31,13 +31,16 @@ EXAMPLE = ROOT / "examples" / "photo_mouthing.mp4"
 FACE_SQUARE = (84, 46, 160)  # x, y, side: the square around the face (dlib box 121, 83 - 208, 170)
 CLIPS = {"4k25": (3840, 2160, 25.0), "1080p60": (1920, 1080, 60.0)}
 
-# The children. argv[1] is the reader's cap (0: none), set as iter_frames' default so that the
-# code under test (Pipeline.speak_file, FaceTrack) reads the file exactly as it does unpatched.
+# The children. argv[1] is the reader's cap (0: none, -1: the front door's own), set before the
+# pipeline is imported so that the code under test (Pipeline.speak_file, process_video) reads the
+# file exactly as it does unpatched.
 SET_CAP = """
 import sys
+import imagintalk.video.frontdoor as fd
 import imagintalk.video.io as io
 cap = int(sys.argv.pop(1))
-io.iter_frames.__defaults__ = ("bgr", cap or None)
+if cap >= 0:
+    fd.working_max_side = lambda cfg: cap or None
 """
 SPEAK = (
     SET_CAP
@@ -49,11 +52,7 @@ sys.exit(main(["speak", *sys.argv[1:]]))
 FRONT_DOOR = (
     SET_CAP
     + """
-from imagintalk.video.frontdoor import FaceTrack
-track = FaceTrack()
-for frame, t in io.iter_frames(sys.argv[1]):
-    track.push(frame, t)
-result = track.finish()
+result = fd.process_video(sys.argv[1])
 print(f"{result.num_frames} frames at 25 fps, face in {100 * result.detection_rate:.0f}%, "
       f"frames read at {result.source_size[1]}x{result.source_size[0]}")
 """
@@ -125,14 +124,12 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     parser.add_argument("--mmap", action="store_true", help="also run with MALLOC_MMAP_THRESHOLD_=1048576")
     args = parser.parse_args(argv)
-    from imagintalk.video.io import WORKING_MAX_SIDE
-
     base_env = {**os.environ, "OMP_NUM_THREADS": "1"}
     base_env.pop("MALLOC_MMAP_THRESHOLD_", None)
     envs = [("", base_env)]
     if args.mmap:
         envs.append((", MALLOC_MMAP_THRESHOLD_=1048576", {**base_env, "MALLOC_MMAP_THRESHOLD_": "1048576"}))
-    caps = args.max_side if args.max_side is not None else [0, WORKING_MAX_SIDE]
+    caps = args.max_side if args.max_side is not None else [0, -1]
     what = "front door" if args.front_door else f"imagintalk speak --steps {args.steps}"
     with tempfile.TemporaryDirectory(prefix="frame-memory-") as tmp:
         for name in args.clips:
@@ -150,9 +147,10 @@ def main(argv: list[str] | None = None) -> int:
                         cmd = [sys.executable, "-c", SPEAK, str(cap), str(clip), "-o", str(out),
                                "--steps", str(args.steps)]  # fmt: skip
                     peak, line = peak_rss_mb(cmd, env, Path(tmp))
-                    label = (
-                        f"frames read at most {cap} px long" if cap else "frames at the file's size (before)"
-                    )
+                    label = {
+                        0: "frames at the file's size (before)",
+                        -1: "the front door's size (after)",
+                    }.get(cap, f"frames read at most {cap} px long")
                     print(f"  {what}, {label}{env_name}: peak RSS {peak:.0f} MB  ({line})", flush=True)
     return 0
 

@@ -16,7 +16,9 @@ import pytest
 
 pytest.importorskip("dlib")
 
-from imagintalk.video.io import WORKING_MAX_SIDE, iter_frames, working_size, write_video  # noqa: E402
+from imagintalk.settings.video import VideoConfig  # noqa: E402
+from imagintalk.video.frontdoor import working_max_side  # noqa: E402
+from imagintalk.video.io import iter_frames, working_size, write_video  # noqa: E402
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "photo_mouthing.mp4"
 FACE_SQUARE = (84, 46, 160)  # x, y, side of the square around the example's face (its box is 87 px)
@@ -59,9 +61,10 @@ def uhd_clip(tmp_path_factory) -> Path:
 
 
 def test_a_4k_file_is_read_at_the_working_size(uhd_clip) -> None:
-    frame, _ = next(iter_frames(uhd_clip))
-    assert frame.shape == (360, 640, 3) and max(frame.shape) == WORKING_MAX_SIDE
-    full, _ = next(iter_frames(uhd_clip, max_side=None))
+    side = working_max_side(VideoConfig())  # the front door's size for the default detector: 640
+    frame, _ = next(iter_frames(uhd_clip, max_side=side))
+    assert frame.shape == (360, 640, 3) and max(frame.shape) == side == 640
+    full, _ = next(iter_frames(uhd_clip))  # by default, as stored
     assert full.shape == (2160, 3840, 3)
 
 

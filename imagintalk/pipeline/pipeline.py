@@ -38,7 +38,7 @@ from ..models.bundle import (
 from ..settings import DEFAULT_MODEL_DIR
 from ..settings.speak import SpeakOptions
 from ..video.detectors import build_detector
-from ..video.frontdoor import FaceTrack
+from ..video.frontdoor import FaceTrack, working_max_side
 from ..video.io import iter_frames
 from ..video.result import FaceTrackResult
 from ..video.temporal import clip_duration
@@ -204,7 +204,8 @@ class Pipeline:
 
     def speak_file(self, video_path: str | Path) -> SpeechResult:
         """A video file (any size, frame rate, length) -> speech of the same duration."""
-        return self._speak_stream(iter_frames(video_path, color="bgr"), "bgr", str(video_path))
+        frames = iter_frames(video_path, color="bgr", max_side=working_max_side(self.cfg.video))
+        return self._speak_stream(frames, "bgr", str(video_path))
 
     def speak_frames(
         self,

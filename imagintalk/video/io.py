@@ -6,16 +6,17 @@ variable frame rate files; OpenCV is the fallback (its timestamps come from
 CAP_PROP_POS_MSEC, or index / fps). Frames are uint8 [H, W, 3] in the colour order asked
 for: "bgr" (OpenCV's order, the default) or "rgb".
 
-Frames larger than ``max_side`` on their long side (default WORKING_MAX_SIDE, 640 px) are
+Frames larger than ``max_side`` on their long side (default: none, frames as stored) are
 scaled down as they are decoded (PyAV: one swscale pass together with the colour
 conversion), so a full-size 4K or 1080p frame never becomes a numpy array. That is all the
 front door can use: its detector looks at a copy 320 px long (``detect_size``) and finds
 faces of >= 80 px there, so any face it finds is >= 160 px in a 640 px frame, which leaves
 >= 100 px across the mouth ROI (96 px) and >= 200 px across the face crop (128 px): no crop
-is enlarged (``frontdoor.working_max_side`` gives the size for other detector settings). Full-size frames
-made the process follow glibc's heap fragmentation instead of the frames: ``imagintalk
-speak`` on a 10 s 4K clip peaked at 4.7 GB resident (docs/frontdoor.md, "Memory"). Files
-at most 640 px on the long side (640x480 and smaller) are read exactly as before.
+is enlarged. Every front-door reader (``process_video``, ``Pipeline.speak_file``, the app's file
+source) passes ``frontdoor.working_max_side(cfg)``: 640 px with the default detector settings.
+Full-size frames made the process follow glibc's heap fragmentation instead of the frames:
+``imagintalk speak`` on a 10 s 4K clip peaked at 4.7 GB resident (docs/frontdoor.md, "Memory").
+Files at most that long on their long side (640x480 and smaller) are read exactly as before.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from ..errors import InputError
 
 log = logging.getLogger(__name__)
 COLORS = ("bgr", "rgb")
-WORKING_MAX_SIDE = 640  # frames are read at most this large on the long side (see the module doc)
 
 
 def check_color(color: str) -> str:
@@ -101,7 +101,7 @@ def _iter_opencv(path: Path, color: str, max_side: int | None) -> Iterator[tuple
 
 
 def iter_frames(
-    path: str | Path, color: str = "bgr", max_side: int | None = WORKING_MAX_SIDE
+    path: str | Path, color: str = "bgr", max_side: int | None = None
 ) -> Iterator[tuple[np.ndarray, float]]:
     """Yield (frame [H, W, 3] uint8, time in seconds from the file's start) for every frame.
 
