@@ -14,6 +14,8 @@ import signal
 import sys
 from dataclasses import replace
 
+from .sources import FileSource, SourceError
+
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="imagintalk-app", description="Speak by mouthing words at a camera.")
@@ -33,8 +35,6 @@ def video_problem(path: str) -> str:
     """Why the video file ``path`` cannot be played (missing, or no frame can be decoded); "" if it can."""
     if not os.path.isfile(path):
         return f"video not found: {path}"
-    from .sources import FileSource, SourceError
-
     try:
         FileSource(path).close()  # opens it and decodes the first frame
     except SourceError as exc:
@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread for torch: the GUI must stay responsive
 
+    # imported only now: torch reads OMP_NUM_THREADS once, when it is first imported
     from PyQt6.QtCore import QTimer
     from PyQt6.QtWidgets import QApplication
 

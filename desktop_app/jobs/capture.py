@@ -15,6 +15,7 @@ from PyQt6.QtCore import QObject, QTimer, pyqtSignal, pyqtSlot
 
 from imagintalk.errors import ImaginTalkError
 from imagintalk.settings import Config
+from imagintalk.stream import LipStream
 from imagintalk.video.detectors import build_detector
 from imagintalk.video.frontdoor import working_max_side
 from imagintalk.video.warmup import warm_up_detector
@@ -71,8 +72,6 @@ class CaptureJob(QObject):
 
     @pyqtSlot()
     def start(self) -> None:
-        from imagintalk.stream import LipStream
-
         if self._timer is None:  # made here so that it lives in the job's thread
             self._timer = QTimer(self)
             self._timer.setSingleShot(True)
