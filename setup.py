@@ -41,7 +41,9 @@ ROS = [
     "ros-ament-index-python",
 ]
 EXPORT = ["onnx>=1.15", "onnxruntime>=1.17"]
-DEV = ["pytest>=7", "pytest-timeout>=2", "pytest-qt>=4.2", "ruff>=0.5", "scikit-image>=0.21", "import-linter>=2.17"]
+DEV = [
+    "pytest>=7", "pytest-timeout>=2", "pytest-qt>=4.2", "ruff>=0.5", "scikit-image>=0.21", "import-linter>=2.17",
+]
 
 setup(
     name="imagintalk",
