@@ -42,7 +42,11 @@ ROS = [
 ]
 EXPORT = ["onnx>=1.15", "onnxruntime>=1.17"]
 DEV = [
-    "pytest>=7", "pytest-timeout>=2", "pytest-qt>=4.2", "ruff>=0.5", "scikit-image>=0.21",
+    "pytest>=7",
+    "pytest-timeout>=2",
+    "pytest-qt>=4.2",
+    "ruff>=0.5",
+    "scikit-image>=0.21",
     "import-linter>=2.17",
 ]
 
