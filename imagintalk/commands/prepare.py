@@ -1,17 +1,22 @@
 """``imagintalk prepare``: one training feature file per clip of a data dir.
 
     imagintalk prepare data/synth/train [--codec models/codec] [--shard 0/4] [--workers 2] [--overwrite]
+    imagintalk prepare --dataset lrs3 --root /data/LRS3 data/lrs3 [--val-share 0.05] ...
 
 Reads DIR/manifest.jsonl and writes DIR/features/<id>.npz (mouth ROIs, face crops, face
 descriptor, expression, units, codec codes, speaker embedding, prosody) plus
 DIR/features/prepare_report.json. Training then never decodes video or runs the outside
-models again. See docs/training_data.md.
+models again. With --dataset (lrs3, lrs2, mead, ravdess) the manifest is first (re)written
+from the dataset as it ships under --root (absolute paths into it; speaker-disjoint
+train / val splits), and the files it cannot use are reported with their reasons.
+See docs/training_data.md.
 """
 
 from __future__ import annotations
 
 import argparse
 
+from ..datasets import ADAPTERS, DEFAULT_VAL_SHARE
 from ..errors import InputError
 from ..settings.data import DataConfig
 from .common import add_config_args, config_from_args
@@ -26,7 +31,26 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "data_dir", metavar="DATA_DIR", help="a dir with manifest.jsonl (e.g. a SynthTalk split)"
+        "data_dir",
+        metavar="DATA_DIR",
+        help="a dir with manifest.jsonl (e.g. a SynthTalk split); with --dataset, where it is written",
+    )
+    parser.add_argument(
+        "--dataset",
+        default="synth",
+        choices=["synth", *ADAPTERS],
+        help="synth (default): DATA_DIR has its manifest; else the dataset under --root",
+    )
+    parser.add_argument("--root", metavar="DIR", help="the dataset as it ships (with --dataset)")
+    parser.add_argument(
+        "--val-share",
+        type=float,
+        default=DEFAULT_VAL_SHARE,
+        metavar="F",
+        help=f"share of the speakers held out for val (with --dataset; default {DEFAULT_VAL_SHARE})",
+    )
+    parser.add_argument(
+        "--angles", metavar="A,B", help="MEAD camera angles (default front; e.g. front,left_30)"
     )
     parser.add_argument(
         "--codec", metavar="NAME_OR_DIR", help="codec name (world_rvq, dac, encodec) or directory"
@@ -53,6 +77,31 @@ def apply_codec_arg(cfg, codec: str | None) -> None:
         cfg.codec.name, cfg.codec.path = resolve_codec_name(codec)
 
 
+def manifest_from_dataset(args: argparse.Namespace, data_dir) -> None:
+    """--dataset NAME --root DIR: write DATA_DIR/manifest.jsonl from the dataset; print what was skipped."""
+    from ..datasets import build_manifest
+
+    if not args.root:
+        raise InputError(f"--dataset {args.dataset} needs --root DIR (the dataset as it ships)")
+    if args.angles and args.dataset != "mead":
+        raise InputError("--angles is for --dataset mead")
+    options = {"angles": args.angles} if args.angles else {}
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create {data_dir}: {exc.strerror}") from None
+    scan = build_manifest(args.dataset, args.root, data_dir, args.val_share, **options)
+    splits: dict[str, int] = {}
+    for entry in scan.entries:
+        splits[entry.split] = splits.get(entry.split, 0) + 1
+    counts = ", ".join(f"{n} {split}" for split, n in sorted(splits.items()))
+    speakers = len({e.speaker for e in scan.entries})
+    clips, skipped = len(scan.entries), len(scan.skipped)
+    print(f"{args.dataset}: {clips} clips ({counts}) of {speakers} speakers, {skipped} skipped")
+    for line in scan.skip_report():
+        print(f"  {line}")
+
+
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -70,6 +119,10 @@ def run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 0:
         raise InputError("--workers must be >= 0")
     data_dir = Path(args.data_dir)
+    if args.dataset != "synth":
+        manifest_from_dataset(args, data_dir)
+    elif args.root or args.angles:
+        raise InputError("--root and --angles go with --dataset (lrs3, lrs2, mead, ravdess)")
     if not data_dir.is_dir():
         raise InputError(f"data dir not found: {data_dir}")
     report = prepare_dataset(
