@@ -61,10 +61,21 @@ def resolve_codec_name(name_or_dir: str) -> tuple[str, str]:
 
 
 def build_codec(cfg: CodecConfig) -> Codec:
-    """The codec named by ``cfg.name`` (loaded from ``cfg.path`` when given)."""
+    """The codec named by ``cfg.name`` (loaded from ``cfg.path`` when given).
+
+    ``dac`` / ``encodec`` without a path have no weights to load: CheckpointError, unless
+    ``cfg.allow_random_weights`` (tests only) builds them with random weights.
+    """
     name, path = cfg.name, cfg.path
     if path:
         name, path = resolve_codec_name(path)
+    if name in ("dac", "encodec") and not path and not cfg.allow_random_weights:
+        raise CheckpointError(
+            f"codec {name!r} needs its weights: point at a local directory holding a transformers "
+            f"{'DAC' if name == 'dac' else 'EnCodec'} checkpoint (config.json + model.safetensors) with "
+            f"--set codec.path=DIR (or --codec DIR); without weights its output would be noise "
+            f"(codec.allow_random_weights=true builds it anyway, for tests only)"
+        )
     if name == "world_rvq":
         codec_cls = _lazy(".codec.world_rvq", "WorldRVQCodec", "core")
         return codec_cls.load(path or DEFAULT_CODEC_DIR)
@@ -89,8 +100,8 @@ def resolve_codec_path(path: str, model_dir: Path | None) -> str:
 
 def load_codec(cfg: Config, model_dir: Path | None = None, override: str | None = None) -> Codec:
     """The configured codec (``override``: another codec dir or name), its relative path resolved
-    against ``model_dir``; torch is seeded with ``cfg.seed`` first so that a backend with random
-    weights agrees across processes."""
+    against ``model_dir``; torch is seeded with ``cfg.seed`` first so that a backend built with
+    random weights (``codec.allow_random_weights``, tests only) agrees across processes."""
     import torch  # lazy: heavy, and only needed once a codec is built
 
     torch.manual_seed(cfg.seed)

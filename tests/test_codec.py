@@ -51,7 +51,7 @@ def _check_codes(codec, codes: torch.Tensor, batch: int, num_samples: int) -> No
 
 @pytest.mark.parametrize("name", ["dac", "encodec"])
 def test_hf_codec_shapes(name: str) -> None:
-    codec = build_codec(CodecConfig(name=name))
+    codec = build_codec(CodecConfig(name=name, allow_random_weights=True))  # shapes only
     assert codec.frame_rate % 25 == 0
     if name == "dac":
         assert (codec.sample_rate, codec.frame_rate, codec.num_codebooks, codec.cardinality) == (
@@ -69,6 +69,14 @@ def test_hf_codec_shapes(name: str) -> None:
     assert coarse.shape == out.shape and torch.isfinite(coarse).all()
     with pytest.raises(ValueError):
         codec.decode(codes[:, :0])
+
+
+@pytest.mark.parametrize("name", ["dac", "encodec"])
+def test_hf_codec_without_weights_is_refused(name: str) -> None:
+    with pytest.raises(CheckpointError, match=r"needs its weights.*--set codec\.path=DIR") as info:
+        build_codec(CodecConfig(name=name))
+    assert "config.json + model.safetensors" in str(info.value)
+    assert "allow_random_weights" in str(info.value)
 
 
 @pytest.mark.parametrize("name", ["dac", "encodec"])

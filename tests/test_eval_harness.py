@@ -51,7 +51,7 @@ def test_evaluate_end_to_end(corpus, tmp_path: Path) -> None:
     from imagintalk.settings.codec import CodecConfig
 
     root, system = corpus
-    codec = build_codec(CodecConfig(name="dac"))  # random weights: real plumbing, noise output
+    codec = build_codec(CodecConfig(name="dac", allow_random_weights=True))  # plumbing, noise output
     out = tmp_path / "eval"
     results = evaluate(
         root / "manifest.jsonl", {"noisy": system}, codec, out, spectrograms=True, paired_to=GROUND_TRUTH

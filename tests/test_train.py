@@ -396,3 +396,98 @@ def test_stage3_trains_the_fine_level_completer_of_a_coarse_dit(trained, prepare
         _stage(2, data_dir, tmp_path / "other", "--only", "fine")
     with pytest.raises(InputError, match="completes no fine levels"):
         _stage(3, data_dir, trained, "--only", "fine", "--resume")
+
+
+def _stage3_run(model_dir: Path, data_dir: Path, cfg=None):
+    from imagintalk.models.bundle import load_config_of
+    from imagintalk.train.stages import DataSource, StageRun
+
+    cfg = load_config_of(model_dir) if cfg is None else cfg
+    source = DataSource(data_dir, "train")
+    return StageRun(cfg, train_preset("debug"), source, None, model_dir, progress=False), source
+
+
+@pytest.mark.parametrize(
+    "section, key, value",
+    [
+        ("mlm", "tau", 0.5),
+        ("mlm", "visual_prior_weight", 8.0),
+        ("mlm", "refine_lost_face", True),
+        ("mlm", "lost_face_prior_weight", 0.25),
+        ("mlm", "refine_passes", 3),
+        ("style", "smooth_window_s", 0.25),
+        ("lip", "temperature", 0.2),
+    ],
+)
+def test_stage3_condition_cache_key_covers_every_condition_setting(trained, prepared, section, key, value):
+    import copy
+    from dataclasses import replace
+
+    from imagintalk.train.conditions import cache_key
+
+    run, source = _stage3_run(trained, prepared[0])
+    changed = copy.deepcopy(run.cfg)
+    assert getattr(getattr(changed, section), key) != value
+    setattr(getattr(changed, section), key, value)
+    assert cache_key(replace(run, cfg=changed), source) != cache_key(run, source)
+    assert cache_key(replace(run, cfg=copy.deepcopy(run.cfg)), source) == cache_key(run, source)
+
+
+def test_stage3_conditions_are_the_ones_speaking_computes(trained, prepared, tmp_path, monkeypatch) -> None:
+    """Training's c_lip of a clip with lost-face frames = the c_lip the speaking path computes for
+    the same mouths and face_missing (the model refines lost-face steps, with its prior weights)."""
+    import shutil
+
+    import torch
+
+    from imagintalk.builders import build_codec
+    from imagintalk.data.collate import collate
+    from imagintalk.data.dataset import FeatureDataset
+    from imagintalk.data.feature_file import write_features
+    from imagintalk.models.bundle import load_bundle, semantic_condition
+    from imagintalk.pipeline import Pipeline, WindowInfo
+    from imagintalk.pipeline import pipeline as pipeline_module
+    from imagintalk.pipeline.features import WindowInputs
+    from imagintalk.settings.codec import CodecConfig
+    from imagintalk.train.conditions import compute_conditions
+
+    data_dir, codec_dir = prepared
+    data = tmp_path / "data"
+    shutil.copytree(data_dir, data)
+    for path in (data / "features").glob("*.npz"):  # the detector lost the face on frames 2-9
+        arrays = read_features(path)
+        detected = np.asarray(arrays["detected"], bool).copy()
+        detected[2:10] = False
+        write_features(path, {**arrays, "detected": detected})
+    run, source = _stage3_run(trained, data)
+    run.cfg.mlm.refine_lost_face, run.cfg.mlm.lost_face_prior_weight = True, 0.0
+    run.cfg.mlm.visual_prior_weight = 8.0
+    trained_c_lip = compute_conditions(run, source, limit=1)[0]["c_lip"]  # [rT, D_lip]
+
+    batch = collate([FeatureDataset(data, "train", None, run.cfg.seed)[0]])
+    inputs = WindowInputs(
+        batch["mouth"], batch["identity"], batch["expression"], batch["face_crops"], ~batch["detected"]
+    )
+    bundle = load_bundle(trained, components=("lip", "mlm", "style", "dit"), cfg=run.cfg)
+    pipe = Pipeline(bundle, build_codec(CodecConfig(path=str(codec_dir))), steps=2)
+    captured = {}
+
+    class Stop(Exception):
+        pass
+
+    shared = pipeline_module.clip_conditions
+
+    def spy(*args, **kwargs):  # the speaking path's conditions; then stop before sampling
+        captured["c"] = shared(*args, **kwargs)
+        raise Stop
+
+    monkeypatch.setattr(pipeline_module, "window_inputs", lambda window, cfg: inputs)
+    monkeypatch.setattr(pipeline_module, "clip_conditions", spy)
+    with pytest.raises(Stop):
+        pipe._speak_window(None, 0, {}, WindowInfo(0, 0, 0, 0.0))
+    spoken = captured["c"].semantic
+    assert bool(spoken.flagged[0, 4:20].all())  # the lost-face steps were refined
+    assert torch.equal(trained_c_lip, spoken.c_lip[0].float())
+    # without face_missing (what stage 3 used before) the conditions differ: the test can tell
+    blind = semantic_condition(bundle, batch["mouth"], refine=True).c_lip[0]
+    assert not torch.equal(trained_c_lip, blind.float())

@@ -1,7 +1,8 @@
 """Pretrained neural codecs through transformers: DAC (16 kHz) and EnCodec (24 kHz).
 
 ``path=None`` builds the model from a default config with RANDOM weights (for shapes and
-plumbing only: its output is noise); a local directory (``save_pretrained`` layout,
+plumbing only: its output is noise; ``builders.build_codec`` refuses that unless
+``codec.allow_random_weights``, which only tests set); a local directory (``save_pretrained`` layout,
 safetensors) loads real weights with ``from_pretrained(path, local_files_only=True)``:
 nothing is ever fetched from a hub.
 

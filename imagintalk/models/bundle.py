@@ -21,6 +21,7 @@ both see exactly the same c_lip / c_id / c_emo.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,11 +127,15 @@ def load_component(model_dir: str | Path, name: str, module: nn.Module) -> nn.Mo
 
 
 def load_bundle(
-    model_dir: str | Path, device: str | torch.device = "cpu", components: tuple[str, ...] = COMPONENTS
+    model_dir: str | Path,
+    device: str | torch.device = "cpu",
+    components: tuple[str, ...] = COMPONENTS,
+    cfg: Config | None = None,
 ) -> ModelBundle:
     """The networks of ``model_dir`` in eval mode; those not in ``components`` stay untrained
-    (as does ``fine`` when the model does not complete fine levels)."""
-    cfg = load_config_of(model_dir)
+    (as does ``fine`` when the model does not complete fine levels). ``cfg``: the settings to
+    build with instead of the model's config.json (stage 3: the run's, which it will save)."""
+    cfg = load_config_of(model_dir) if cfg is None else cfg
     bundle = build_bundle(cfg)
     for name in components:
         if name == "fine" and not cfg.completes_fine_levels:
@@ -203,6 +208,42 @@ def style_condition(
     """descriptor [B, 128], expression [B, T, E] -> (c_id [B, D_id], c_emo [B, T_tok, D_emo])."""
     out = bundle.style(identity, expression, frame_padding, face_images=face_crops)
     return out["c_id"], out["c_emo"]
+
+
+@dataclass
+class ClipConditions:
+    semantic: SemanticCondition  # c_lip [B, T_tok, D_unit] and the units behind it
+    c_id: Tensor  # [B, D_id]
+    c_emo: Tensor  # [B, T_tok, D_emo]
+    seconds: tuple[float, float]  # time spent on (semantic, style)
+
+
+@torch.no_grad()
+def clip_conditions(
+    bundle: ModelBundle,
+    mouth: Tensor,
+    identity: Tensor,
+    expression: Tensor,
+    face_missing: Tensor | None,
+    face_crops: Tensor | None = None,
+    *,
+    refine: bool = True,
+    tau: float | None = None,
+    hide_lips: bool = False,
+) -> ClipConditions:
+    """The conditions of whole clips / windows (no padding), exactly as speaking computes them:
+    the one function both the speaking pipeline and stage-3 training call, so the DiT trains on
+    the conditions it will see.
+
+    mouth [B, T, 88, 88] normalised, identity [B, 128], expression [B, T, E], ``face_missing``
+    [B, T] bool (frames without a detected face, given explicitly: None only where there is no
+    such information), face_crops [B, N, 3, S, S] in [0, 1] (read only by a face encoder).
+    """
+    t0 = time.perf_counter()
+    semantic = semantic_condition(bundle, mouth, None, refine, tau, hide_lips, face_missing)
+    t1 = time.perf_counter()
+    c_id, c_emo = style_condition(bundle, identity, expression, None, face_crops)
+    return ClipConditions(semantic, c_id, c_emo, (t1 - t0, time.perf_counter() - t1))
 
 
 def check_fine_codec(cfg: Config, codec: object) -> None:

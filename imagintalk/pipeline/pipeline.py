@@ -5,8 +5,8 @@
     result.save_wav("speech.wav")
 
 Every entry point ends in the same per-window path: FaceTrackResult window -> features
-(pipeline.features, as training extracts them) -> semantic_condition / style_condition
-(models.bundle, shared with training) -> sampler over the Style-DiT -> Codec.decode. Long
+(pipeline.features, as training extracts them) -> clip_conditions (models.bundle, the one
+function stage-3 training calls too) -> sampler over the Style-DiT -> Codec.decode. Long
 inputs are cut into utterance windows (pipeline.windows) while the frames stream in, so only
 one window's crops are ever held.
 """
@@ -30,10 +30,9 @@ from ..errors import CheckpointError, InputError, NoFaceError
 from ..models.bundle import (
     ModelBundle,
     check_fine_codec,
+    clip_conditions,
     complete_fine_levels,
     load_bundle,
-    semantic_condition,
-    style_condition,
 )
 from ..settings import DEFAULT_MODEL_DIR
 from ..settings.speak import SpeakOptions
@@ -347,11 +346,12 @@ class Pipeline:
         inputs = window_inputs(window, cfg).to(self.device)
         t1 = time.perf_counter()
         with torch.inference_mode():
-            semantic = semantic_condition(
-                bundle, inputs.mouth, None, self.refine, self.tau, self.hide_lips, inputs.face_missing
+            conditions = clip_conditions(
+                bundle, inputs.mouth, inputs.identity, inputs.expression, inputs.face_missing,
+                inputs.face_crops, refine=self.refine, tau=self.tau, hide_lips=self.hide_lips,
             )  # fmt: skip
-            t2 = time.perf_counter()
-            c_id, c_emo = style_condition(bundle, inputs.identity, inputs.expression, None, inputs.face_crops)
+            semantic, c_id, c_emo = conditions.semantic, conditions.c_id, conditions.c_emo
+            t2 = t1 + conditions.seconds[0]
             if self.reference_voice is not None:  # the user's own voice instead of the face's
                 c_id = self.reference_voice.c_id.to(c_id.device, c_id.dtype).expand_as(c_id)
             c_emo = scale_expression(c_emo, self.expressiveness)  # [1, T_tok, D_emo]

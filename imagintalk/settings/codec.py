@@ -9,6 +9,9 @@ from dataclasses import dataclass
 class CodecConfig:
     name: str = "world_rvq"  # world_rvq | dac | encodec
     path: str = ""  # directory with config.json + weights; "" = the shipped default
+    # dac / encodec without a path would be built with RANDOM weights (noise out): refused unless
+    # this is set. For tests of shapes and plumbing only, never for preparing data or speaking.
+    allow_random_weights: bool = False
     sample_rate: int = 16000
     frame_rate: int = 50  # tokens per second; a whole multiple of 25
     num_codebooks: int = 12  # RVQ levels (K)

@@ -1,17 +1,21 @@
 """The stage-3 condition cache: every clip's codes and frozen conditions, computed once.
 
 The conditions of a clip are deterministic once stages 1-2 are trained, so they are computed
-once per clip, on the whole clip as the speaking pipeline does (``semantic_condition`` with
-error detection + MLM refinement, ``style_condition``), and cached under OUT/runs/stage3 in a
-safetensors file keyed by a hash of lip / mlm / style weights, the clips and the switches
-(new weights or data -> a new cache). Both stage-3 networks (the Style-DiT and the fine-level
-completer) train on windows of it.
+once per clip, on the whole clip by the function the speaking pipeline calls per window
+(``clip_conditions``: error detection + MLM refinement with the model's prior weights and the
+lost-face rule, ``face_missing`` from the clip's ``detected`` frames, then the style adapter),
+with the run's settings (which stage 3 saves into config.json, so speaking uses them too), and
+cached under OUT/runs/stage3 in a safetensors file keyed by a hash of the lip / mlm / style
+weights, the clips, the whole settings sections that shape the conditions (units, lip, mlm,
+style) and the switches (new weights, data or settings -> a new cache). Both stage-3 networks
+(the Style-DiT and the fine-level completer) train on windows of it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import asdict
 
 import numpy as np
 import torch
@@ -22,16 +26,19 @@ from tqdm import tqdm
 
 from ..data.collate import collate
 from ..data.dataset import FeatureDataset
-from ..models.bundle import load_bundle, semantic_condition, style_condition
+from ..models.bundle import clip_conditions, load_bundle
 from . import distributed as ddp
 from .stages import DataSource, StageRun, check_prepared
 
 FROZEN = ("lip", "mlm", "style")
+# the settings sections that shape c_lip / c_emo / c_id: hashed whole, so no new setting is missed
+CONDITION_SECTIONS = ("units", "lip", "mlm", "style")
 COND_KEYS = ("codes", "c_lip", "c_emo", "c_id")
 
 
 def cache_key(run: StageRun, source: DataSource) -> str:
-    """sha256 over the frozen networks' files, the clips (names, sizes, times) and the switches."""
+    """sha256 over the frozen networks' files, the clips (names, sizes, times), the settings
+    sections that shape the conditions (``CONDITION_SECTIONS``, whole) and the switches."""
     digest = hashlib.sha256()
     for name in FROZEN:
         digest.update((run.model_dir / f"{name}.safetensors").read_bytes())
@@ -39,8 +46,9 @@ def cache_key(run: StageRun, source: DataSource) -> str:
         stat = path.stat()
         digest.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
     tcfg = run.train_cfg
-    switches = [source.split, tcfg.stage3_units, tcfg.stage3_refine, run.cfg.mlm.tau, tcfg.val_max_clips]
-    digest.update(json.dumps(switches).encode())
+    settings = {name: asdict(getattr(run.cfg, name)) for name in CONDITION_SECTIONS}
+    switches = [source.split, tcfg.stage3_units, tcfg.stage3_refine, tcfg.val_max_clips, settings]
+    digest.update(json.dumps(switches, sort_keys=True, default=str).encode())
     return digest.hexdigest()[:16]
 
 
@@ -52,25 +60,22 @@ def compute_conditions(
     c_emo [rT, D_emo], c_id [D_id] (on the CPU)."""
     info = ddp.init_distributed(run.device_type)
     device = torch.device(f"cuda:{info.local_rank}" if run.device_type == "cuda" else "cpu")
-    bundle = load_bundle(run.model_dir, device, components=FROZEN)
+    # the run's settings (= the model's, check_model_dir): what stage 3 saves and speaking then uses
+    bundle = load_bundle(run.model_dir, device, components=FROZEN, cfg=run.cfg)
     dataset = FeatureDataset(source.data_dir, source.split, None, run.cfg.seed)
     count = len(dataset) if limit is None else min(len(dataset), limit)
-    use_face = run.cfg.style.use_face_encoder
     out = []
     for index in tqdm(range(count), desc="stage-3 conditions", unit="clip", disable=not run.progress):
         batch = {
             k: (v.to(device) if isinstance(v, Tensor) else v) for k, v in collate([dataset[index]]).items()
         }
+        conds = clip_conditions(
+            bundle, batch["mouth"], batch["identity"], batch["expression"], ~batch["detected"],
+            batch["face_crops"], refine=run.train_cfg.stage3_refine,
+        )  # fmt: skip
+        c_lip, c_id, c_emo = conds.semantic.c_lip, conds.c_id, conds.c_emo  # [1, rT, D_lip], [1, D_id], ...
         if run.train_cfg.stage3_units == "ground_truth":
             c_lip = bundle.lip.codebook.lookup(batch["units"].clamp(min=0))  # [1, rT, D_lip]
-        else:
-            c_lip = semantic_condition(bundle, batch["mouth"], refine=run.train_cfg.stage3_refine).c_lip
-        c_id, c_emo = style_condition(
-            bundle,
-            batch["identity"],
-            batch["expression"],
-            face_crops=batch["face_crops"] if use_face else None,
-        )  # [1, D_id], [1, rT, D_emo]
         conditions = {"codes": batch["codes"][0], "c_lip": c_lip[0], "c_emo": c_emo[0], "c_id": c_id[0]}
         out.append({k: v.cpu() if k == "codes" else v.float().cpu() for k, v in conditions.items()})
     return out

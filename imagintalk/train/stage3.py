@@ -1,9 +1,10 @@
 """Stage 3, concrete score: the Style-DiT under conditions from the frozen stages 1-2.
 
 The conditions of a clip are deterministic once stages 1-2 are trained, so they are
-computed once per clip, on the whole clip as the speaking pipeline does
-(``semantic_condition`` with error detection + MLM refinement, ``style_condition``), and
-cached under OUT/runs/stage3 (``train.conditions``). Training then
+computed once per clip, on the whole clip by the function the speaking pipeline calls
+(``models.bundle.clip_conditions``: error detection + MLM refinement with the model's prior
+weights and lost-face rule, then the style adapter), and cached under OUT/runs/stage3
+(``train.conditions``). Training then
 cuts windows of codes [K, rW] and conditions [rW, D] at the same random start and
 minimises the score-entropy loss (``diffusion_loss``, per real token) over the padded batch.
 When the DiT generates only the codec's first levels, the fine-level completer trains next
