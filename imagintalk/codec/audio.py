@@ -50,6 +50,12 @@ def read_audio(path: str | Path, sample_rate: int) -> np.ndarray:
     Anything soundfile reads (wav, flac, ogg) is read by it; anything else, e.g. the audio track
     of an mp4 video or an m4a (AAC) file, is decoded with PyAV. Both are resampled the same way.
     """
+    wav, rate = read_audio_native(path)
+    return resample(wav, rate, sample_rate).astype(np.float32)
+
+
+def read_audio_native(path: str | Path) -> tuple[np.ndarray, int]:
+    """An audio file -> (wav [N] float32 mono, its own sample rate); see ``read_audio``."""
     import soundfile as sf
 
     path = Path(path)
@@ -64,4 +70,4 @@ def read_audio(path: str | Path, sample_rate: int) -> np.ndarray:
         wav, rate = _decode_with_av(path)
     if wav.size == 0:
         raise InputError(f"audio file {path} is empty")
-    return resample(wav, rate, sample_rate).astype(np.float32)
+    return wav.astype(np.float32), int(rate)

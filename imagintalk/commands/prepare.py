@@ -22,6 +22,8 @@ from ..settings.data import DataConfig
 from .common import add_config_args, config_from_args
 from .preprocess import parse_shard
 
+SHOWN_IDS = 5  # clip ids printed per kind of skipped clip
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -135,6 +137,9 @@ def run(args: argparse.Namespace) -> int:
         f"{report.seconds_per_clip} s/clip, {report.bytes_per_clip / 1e3:.0f} kB/clip; "
         f"codec {report.codec['name']} {report.codec['fingerprint']}"
     )
+    for kind, ids in report.ids_by_reason().items():
+        more = f", ... ({len(ids) - SHOWN_IDS} more)" if len(ids) > SHOWN_IDS else ""
+        print(f"  skipped {len(ids)} ({kind}): {', '.join(ids[:SHOWN_IDS])}{more}")
     for clip_id, error in list(report.failures.items())[:5]:
         print(f"  failed {clip_id}: {error}")
     if report.failed and report.prepared + report.skipped_existing == 0:  # nothing usable at all

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..codec.audio import read_audio
+from ..codec.audio import read_audio_native, resample
 from ..codec.base import Codec
-from ..errors import InputError
+from ..errors import InputError, NoFaceError
 from ..features import speaker_embedding
 from ..features.prosody import prosody_contours, targets_from_contours
 from ..features.visual import visual_features
@@ -32,6 +32,56 @@ from .feature_file import FORMAT_VERSION, check_lengths
 
 if TYPE_CHECKING:
     pass
+
+
+# Why a clip is skipped: every InputError the extractor raises for a clip it cannot use starts
+# with one of these labels and ": " (``skip_kind`` reads it back; anything else is "other").
+NO_FACE = "no face"
+SEVERAL_FACES = "several faces"
+SILENT_AUDIO = "silent audio"
+CLIPPED_AUDIO = "clipped audio"
+LENGTH_MISMATCH = "audio/video length mismatch"
+TOO_SHORT = "too short"
+UNREADABLE = "unreadable"
+OTHER = "other"
+SKIP_KINDS = (NO_FACE, SEVERAL_FACES, SILENT_AUDIO, CLIPPED_AUDIO, LENGTH_MISMATCH, TOO_SHORT, UNREADABLE)
+
+# Thresholds of those checks (documented in docs/training_data.md).
+SILENCE_DBFS = -60.0  # audio whose RMS over the whole clip is below this is silent
+CLIP_LEVEL = 0.999  # a sample this close to full scale (|x| >= it, at the file's own rate) is clipped
+MAX_CLIPPED_SHARE = 0.01  # more than this share of clipped samples: the audio is clipped
+MAX_LENGTH_DIFF_S = 0.2  # audio and video durations may differ by max(this, MAX_LENGTH_DIFF_SHARE
+MAX_LENGTH_DIFF_SHARE = 0.1  # of the video's duration); more is a mismatch (wrong or cut file)
+MAX_SEVERAL_FACES_SHARE = 0.5  # more source frames than this share with more than one face
+
+
+def skip_kind(message: str) -> str:
+    """A skipped clip's one-line error -> its kind (one of SKIP_KINDS, else OTHER)."""
+    return next((kind for kind in SKIP_KINDS if message.startswith(kind + ":")), OTHER)
+
+
+def check_audio(wav: np.ndarray, sample_rate: int, video_s: float) -> None:
+    """Raise a labelled InputError for audio that is silent, clipped or not as long as the video.
+
+    ``wav`` is the file's audio at its own ``sample_rate`` (before any resampling, which would
+    smear the flat tops of clipped samples)."""
+    audio_s = wav.size / sample_rate
+    tolerance = max(MAX_LENGTH_DIFF_S, MAX_LENGTH_DIFF_SHARE * video_s)
+    if abs(audio_s - video_s) > tolerance:
+        raise InputError(
+            f"{LENGTH_MISMATCH}: audio {audio_s:.2f} s, video {video_s:.2f} s "
+            f"(more than {tolerance:.2f} s apart)"
+        )
+    rms = float(np.sqrt(np.mean(np.square(wav, dtype=np.float64)))) if wav.size else 0.0
+    dbfs = 20 * np.log10(max(rms, 1e-10))
+    if dbfs < SILENCE_DBFS:
+        raise InputError(f"{SILENT_AUDIO}: RMS {dbfs:.1f} dBFS (below {SILENCE_DBFS:.0f} dBFS)")
+    clipped = float(np.mean(np.abs(wav) >= CLIP_LEVEL))
+    if clipped > MAX_CLIPPED_SHARE:
+        raise InputError(
+            f"{CLIPPED_AUDIO}: {100 * clipped:.1f}% of the samples at full scale "
+            f"(at most {100 * MAX_CLIPPED_SHARE:.0f}%)"
+        )
 
 
 def pad_or_trim(values: np.ndarray, length: int, fill: float = 0) -> np.ndarray:
@@ -94,11 +144,28 @@ class ClipExtractor:
         for key in ("id", "video", "audio"):
             if not entry.get(key):
                 raise InputError(f"manifest entry lacks {key!r}")
-        track = process_video(data_dir / entry["video"], cfg.video, detector=self.detector)
+        try:
+            track = process_video(data_dir / entry["video"], cfg.video, detector=self.detector)
+        except NoFaceError as exc:
+            raise InputError(f"{NO_FACE}: {exc}") from None
+        except InputError as exc:
+            kind = TOO_SHORT if "too short" in str(exc) else UNREADABLE
+            raise InputError(f"{kind}: {exc}") from None
+        if track.multiple_faces > MAX_SEVERAL_FACES_SHARE * track.num_source_frames:
+            raise InputError(
+                f"{SEVERAL_FACES}: {track.multiple_faces} of {track.num_source_frames} frames "
+                f"show more than one face"
+            )
         t = track.num_frames
         num_tokens = self.factor * t
-        # the audio spans exactly the T frames: T * hop_per_frame samples, padded or cut
-        wav = read_audio(data_dir / entry["audio"], self.codec.sample_rate)
+        try:
+            native, native_rate = read_audio_native(data_dir / entry["audio"])
+        except InputError as exc:
+            raise InputError(f"{UNREADABLE}: {exc}") from None
+        check_audio(native, native_rate, t / cfg.video.fps)
+        # the audio spans exactly the T frames: T * hop_per_frame samples, padded or cut (by at
+        # most the tolerance check_audio allows)
+        wav = resample(native, native_rate, self.codec.sample_rate)
         wav = pad_or_trim(wav, int(round(t * self.codec.sample_rate / cfg.video.fps)))
         units, unit_source = self.units(entry, wav, self.codec.sample_rate, num_tokens)
         arrays: dict[str, Any] = {

@@ -1,7 +1,8 @@
 """``imagintalk prepare``: every clip of a data dir -> ``DIR/features/<id>.npz`` (see ``feature_file``).
 
 Clips already prepared are skipped (unless ``overwrite``); a clip that fails is counted
-and reported, never fatal; ``shard=(i, n)`` takes clips i, i+n, ...; ``workers`` processes
+and reported by kind (no face, silent audio, ...: see ``extract.SKIP_KINDS``), never fatal;
+``shard=(i, n)`` takes clips i, i+n, ...; ``workers`` processes
 each load the models once and run one torch thread. The codec is pinned in
 ``features/codec.json``: preparing with another codec is refused.
 """
@@ -24,7 +25,7 @@ from ..settings import Config
 from ..settings.data import DataConfig
 from ..synth.corpus import read_manifest
 from .codec_identity import check_same_codec, codec_identity, read_pinned, token_rate_factor
-from .extract import ClipExtractor
+from .extract import ClipExtractor, skip_kind
 from .feature_file import CODEC_FILE, FEATURES_DIR, is_complete, read_features, write_features
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,15 @@ class PrepareReport:
     seconds: float = 0.0
     seconds_per_clip: float = 0.0
     bytes_per_clip: float = 0.0
-    failures: dict[str, str] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)  # clip id -> its one-line error
+    skipped_by_reason: dict[str, int] = field(default_factory=dict)  # kind (``skip_kind``) -> clips
+
+    def ids_by_reason(self) -> dict[str, list[str]]:
+        """Kind -> the ids of the clips skipped for it (manifest order), most common kind first."""
+        out: dict[str, list[str]] = {}
+        for clip_id, error in self.failures.items():
+            out.setdefault(skip_kind(error), []).append(clip_id)
+        return dict(sorted(out.items(), key=lambda item: (-len(item[1]), item[0])))
 
 
 def read_entries(data_dir: Path) -> list[dict[str, Any]]:
@@ -173,6 +182,7 @@ def prepare_dataset(
         report.detected_frames += detected
         sizes.append(size)
     report.failed = len(report.failures)
+    report.skipped_by_reason = {kind: len(ids) for kind, ids in report.ids_by_reason().items()}
     report.detection_rate = round(report.detected_frames / max(report.frames, 1), 4)
     report.seconds = round(time.time() - start, 2)
     report.seconds_per_clip = round(report.seconds / max(len(jobs), 1), 3)
