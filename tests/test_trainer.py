@@ -155,3 +155,52 @@ def test_ddp_two_gloo_ranks_end_with_identical_weights(tmp_path) -> None:
         "step_00000003",
         "step_00000006",
     ]
+
+
+def _linear_trainer(out: Path, batch_size: int, grad_accum: int, **options) -> Trainer:
+    """A dropout-free model and plain SGD: the weights after a step are the start minus lr * gradient."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 1))
+    opts = TrainerOptions(out_dir=str(out), max_steps=1, batch_size=batch_size, grad_accum=grad_accum,
+                          grad_clip=None, progress=False, resume=False, **options)  # fmt: skip
+    return Trainer(model, lambda m: torch.optim.SGD(m.parameters(), lr=0.1), _step, Regression(), None, opts)
+
+
+def test_two_accumulated_batches_give_the_gradient_of_one_double_batch(tmp_path) -> None:
+    whole = _linear_trainer(tmp_path / "whole", 8, 1)
+    whole.train()
+    accumulated = _linear_trainer(tmp_path / "accum", 4, 2)
+    summary = accumulated.train()
+    assert summary["step"] == 1 and accumulated.batch_in_epoch == 2  # one optimiser step, two batches
+    pairs = list(zip(whole.model.parameters(), accumulated.model.parameters()))
+    for big, small in pairs:  # the mean loss over 8 clips = the mean of two 4-clip means
+        torch.testing.assert_close(small.grad, big.grad, rtol=1e-5, atol=1e-7)
+        torch.testing.assert_close(small.detach(), big.detach(), rtol=1e-5, atol=1e-7)
+    # unscaled, the accumulated gradient would be twice as large: the comparison can tell
+    assert any(not torch.allclose(2 * s.grad, b.grad, atol=1e-6) for b, s in pairs)
+    # the logged loss is the mean of the micro-batches' losses, as the double batch's is
+    assert _losses(summary["history"])[1] == pytest.approx(_losses(whole.history)[1], rel=1e-5)
+
+
+def test_resume_with_gradient_accumulation_repeats_the_uninterrupted_run(tmp_path) -> None:
+    # 48 samples, batches of 4, 2 per step: 6 steps per epoch
+    def run(out: Path, steps: int) -> Trainer:
+        opts = TrainerOptions(out_dir=str(out), max_steps=steps, batch_size=4, grad_accum=2, log_every=1,
+                              ckpt_every=4, progress=False)  # fmt: skip
+        return Trainer(
+            _model(), lambda m: torch.optim.AdamW(m.parameters(), lr=2e-2), _step, Regression(), None, opts
+        )
+
+    full = _losses(run(tmp_path / "a", 10).train()["history"])
+    assert run(tmp_path / "b", 8).train()["step"] == 8  # stops after step 2 of epoch 1
+    resumed = run(tmp_path / "b", 10)
+    assert (resumed.step, resumed.epoch, resumed.batch_in_epoch) == (8, 1, 4)
+    second = _losses(resumed.train()["history"])
+    assert sorted(second) == [9, 10]
+    for step, loss in second.items():
+        assert loss == pytest.approx(full[step], rel=1e-5, abs=1e-7)
+    with pytest.raises(InputError, match=r"do not fill 7 batches \(grad_accum\) of 8"):
+        opts = TrainerOptions(
+            out_dir=str(tmp_path / "c"), max_steps=1, batch_size=8, grad_accum=7, progress=False
+        )
+        Trainer(_model(), lambda m: torch.optim.SGD(m.parameters(), lr=0.1), _step, Regression(), None, opts)

@@ -21,7 +21,8 @@ STAGE3_UNITS = ("predicted", "ground_truth")
 @dataclass
 class StageTrainConfig:
     steps: int = 1000  # optimiser steps
-    batch_size: int = 8  # clips (or unit sequences) per step and rank
+    batch_size: int = 8  # clips (or unit sequences) per micro-batch and rank
+    grad_accum: int = 1  # micro-batches per optimiser step (a step sees grad_accum * batch_size per rank)
     lr: float = 1e-3  # peak learning rate (AdamW)
     weight_decay: float = 0.01
     warmup_steps: int = 0  # linear warm-up, then cosine decay to min_lr_ratio * lr
@@ -33,7 +34,7 @@ class StageTrainConfig:
     eval_every: int = 0  # validation every N steps when validation data is given (0 = at the end only)
 
     def validate(self, name: str) -> None:
-        for key in ("steps", "batch_size", "ckpt_every", "log_every"):
+        for key in ("steps", "batch_size", "grad_accum", "ckpt_every", "log_every"):
             if getattr(self, key) < 1:
                 raise InputError(f"train.{name}.{key} must be positive, got {getattr(self, key)}")
         if self.eval_every < 0:

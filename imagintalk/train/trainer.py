@@ -6,7 +6,10 @@
 
 ``step_fn(model, batch) -> (loss, metrics)`` gets the (possibly DDP-wrapped) model and a
 batch already on the device; the loss must come from a ``model(...)`` call so DDP can
-synchronise gradients (use ``distributed.unwrap(model)`` for other methods). Checkpoints
+synchronise gradients (use ``distributed.unwrap(model)`` for other methods). With
+``grad_accum`` N, one optimiser step sums the gradients of N micro-batches of ``batch_size``
+(loss scaled by 1/N; DDP synchronises only on the last), so a step sees N * batch_size clips
+per rank; a step always counts optimiser steps. Checkpoints
 (``out_dir/checkpoints/step_XXXXXXXX``) hold the weights, optimiser, scheduler, grad
 scaler, every rank's RNG states and the data position, so a resumed run repeats the
 uninterrupted one. Under ``torchrun`` only rank 0 logs and saves.
@@ -17,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +36,8 @@ from .rng import capture_rng, restore_rng, seed_everything
 from .sampler import ResumableSampler
 
 StepFn = Callable[[nn.Module, Any], tuple[torch.Tensor, dict[str, Any]]]
+# (num_replicas, rank, shuffle, seed) -> a sampler with set_epoch(), a settable ``skip`` and __len__
+SamplerFactory = Callable[[int, int, bool, int], Any]
 AMP_MODES = ("none", "bf16", "fp16")
 
 
@@ -40,7 +45,8 @@ AMP_MODES = ("none", "bf16", "fp16")
 class TrainerOptions:
     out_dir: str
     max_steps: int
-    batch_size: int = 8
+    batch_size: int = 8  # per micro-batch and rank
+    grad_accum: int = 1  # micro-batches per optimiser step
     grad_clip: float | None = 1.0  # max global gradient norm (None / 0: no clipping)
     log_every: int = 10
     ckpt_every: int = 500
@@ -58,8 +64,8 @@ class TrainerOptions:
     config: dict[str, Any] = field(default_factory=dict)  # saved into every checkpoint
 
     def validate(self) -> None:
-        if self.max_steps < 1 or self.batch_size < 1:
-            raise InputError("max_steps and batch_size must be positive")
+        if self.max_steps < 1 or self.batch_size < 1 or self.grad_accum < 1:
+            raise InputError("max_steps, batch_size and grad_accum must be positive")
         if self.amp not in AMP_MODES:
             raise InputError(f"amp must be one of {', '.join(AMP_MODES)}, not {self.amp!r}")
         if min(self.log_every, self.ckpt_every) < 1 or self.eval_every < 0:
@@ -94,6 +100,7 @@ class Trainer:
         options: TrainerOptions,
         scheduler_factory: Callable[[torch.optim.Optimizer], Any] | None = None,
         eval_fn: Callable[[nn.Module], dict[str, float]] | None = None,
+        sampler_factory: SamplerFactory | None = None,
     ) -> None:
         options.validate()
         self.options, self.step_fn, self.eval_fn = options, step_fn, eval_fn
@@ -113,17 +120,20 @@ class Trainer:
         self.optimizer = optimizer_factory(self.model)
         self.scheduler = scheduler_factory(self.optimizer) if scheduler_factory else None
         self.scaler = torch.amp.GradScaler("cuda") if options.amp == "fp16" else None
+        # batch_in_epoch counts micro-batches (the data position); step counts optimiser steps
         self.step, self.epoch, self.batch_in_epoch = 0, 0, 0
         if options.resume:
             self._resume()
         self.wrapped = ddp.wrap_model(self.model, self.dist, self.device, options.find_unused_parameters)
-        self.sampler = ResumableSampler(
-            dataset, self.dist.world_size, self.dist.rank, options.shuffle, options.seed
+        make_sampler = sampler_factory or (
+            lambda n, r, shuffle, seed: ResumableSampler(dataset, n, r, shuffle, seed)
         )
-        if len(self.sampler) // options.batch_size < 1 and options.drop_last:
+        self.sampler = make_sampler(self.dist.world_size, self.dist.rank, options.shuffle, options.seed)
+        if len(self.sampler) // options.batch_size < options.grad_accum and options.drop_last:
+            need = "one batch" if options.grad_accum == 1 else f"{options.grad_accum} batches (grad_accum)"
             raise InputError(
-                f"{len(dataset)} samples over {self.dist.world_size} rank(s) do not fill one batch of "
-                f"{options.batch_size}"
+                f"{len(self.sampler) * self.dist.world_size} samples per epoch over {self.dist.world_size} "
+                f"rank(s) do not fill {need} of {options.batch_size}"
             )
         self.writer = None
         self.history: list[dict[str, float]] = []
@@ -230,18 +240,36 @@ class Trainer:
         dtype = torch.bfloat16 if self.options.amp == "bf16" else torch.float16
         return torch.autocast(self.device.type, dtype=dtype)
 
-    def _train_step(self, batch: Any) -> dict[str, float]:
+    def _train_step(self, batches: Iterator[Any]) -> dict[str, float]:
+        """One optimiser step over ``grad_accum`` micro-batches drawn from ``batches``."""
+        accum = self.options.grad_accum
         self.optimizer.zero_grad(set_to_none=True)
-        with self._autocast():
-            loss, metrics = self.step_fn(self.wrapped, to_device(batch, self.device))
-        if not torch.isfinite(loss.detach()).all():
-            raise ImaginTalkError(f"training diverged: loss {float(loss):.4g} at step {self.step + 1}")
-        values = {"loss": float(loss.detach())}
+        losses: list[float] = []
+        sums: dict[str, float] = {}
+        for index in range(accum):
+            batch = next(batches)
+            # DDP all-reduces gradients in backward: only once, on the last micro-batch
+            last = index == accum - 1
+            sync = contextlib.nullcontext() if last or not self.dist.enabled else self.wrapped.no_sync()
+            with sync:
+                with self._autocast():
+                    loss, metrics = self.step_fn(self.wrapped, to_device(batch, self.device))
+                if not torch.isfinite(loss.detach()).all():
+                    raise ImaginTalkError(
+                        f"training diverged: loss {float(loss):.4g} at step {self.step + 1}"
+                    )
+                losses.append(float(loss.detach()))
+                # the step's loss is the mean over its micro-batches: each contributes 1/N of the gradient
+                scaled = loss / accum
+                if self.scaler is not None:
+                    self.scaler.scale(scaled).backward()
+                else:
+                    scaled.backward()
+            for key, value in metrics.items():
+                sums[key] = sums.get(key, 0.0) + _scalar(value)
+        values = {"loss": sum(losses) / accum}
         if self.scaler is not None:
-            self.scaler.scale(loss).backward()
             self.scaler.unscale_(self.optimizer)
-        else:
-            loss.backward()
         if self.options.grad_clip:
             norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.options.grad_clip)
             values["grad_norm"] = float(norm)
@@ -252,7 +280,7 @@ class Trainer:
             self.optimizer.step()
         if self.scheduler is not None:
             self.scheduler.step()
-        values.update({k: _scalar(v) for k, v in metrics.items()})
+        values.update({k: v / accum for k, v in sums.items()})
         return values
 
     def _loader(self) -> DataLoader:
@@ -282,10 +310,14 @@ class Trainer:
                 if hasattr(self.dataset, "set_epoch"):
                     self.dataset.set_epoch(self.epoch)
                 self.sampler.skip = self.batch_in_epoch * opts.batch_size
-                for batch in self._loader():
-                    values = self._train_step(batch)
+                loader = self._loader()
+                # whole steps left in this epoch; a tail of fewer than grad_accum micro-batches is dropped
+                steps_left = len(loader) // opts.grad_accum
+                batches = iter(loader)
+                for _ in range(steps_left):
+                    values = self._train_step(batches)
                     self.step += 1
-                    self.batch_in_epoch += 1
+                    self.batch_in_epoch += opts.grad_accum
                     bar.update(1)
                     if self.step % opts.log_every == 0 or self.step == opts.max_steps:
                         values["loss"] = ddp.mean_over_ranks(values["loss"], self.dist, self.device)
