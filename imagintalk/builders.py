@@ -69,13 +69,7 @@ def build_codec(cfg: CodecConfig) -> Codec:
     name, path = cfg.name, cfg.path
     if path:
         name, path = resolve_codec_name(path)
-    if name in ("dac", "encodec") and not path and not cfg.allow_random_weights:
-        raise CheckpointError(
-            f"codec {name!r} needs its weights: point at a local directory holding a transformers "
-            f"{'DAC' if name == 'dac' else 'EnCodec'} checkpoint (config.json + model.safetensors) with "
-            f"--set codec.path=DIR (or --codec DIR); without weights its output would be noise "
-            f"(codec.allow_random_weights=true builds it anyway, for tests only)"
-        )
+    replace(cfg, name=name, path=path).check_weights()
     if name == "world_rvq":
         codec_cls = _lazy(".codec.world_rvq", "WorldRVQCodec", "core")
         return codec_cls.load(path or DEFAULT_CODEC_DIR)

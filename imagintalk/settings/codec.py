@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import CheckpointError
+
+PRETRAINED_CODECS = {"dac": "DAC 16 kHz", "encodec": "EnCodec 24 kHz"}  # weights the user must own
+
 
 @dataclass
 class CodecConfig:
@@ -23,3 +27,19 @@ class CodecConfig:
     postfilter: float = 1.2  # decode: mel-cepstral orders >= 13 sharpened by this factor (1 = off)
     full_levels: int = 4  # RVQ levels over the whole vector; later levels code one feature group
     train_cache: str = "data/codec_corpus"  # rendered training speech (git-ignored)
+
+    def check_weights(self) -> None:
+        """Raise CheckpointError when a pretrained codec (dac / encodec) has no weights to load.
+
+        Torch-free, so that preparing, training and speaking refuse in milliseconds, before any
+        network or the codec itself is built. ``allow_random_weights`` (tests only) lets it pass.
+        """
+        if self.name not in PRETRAINED_CODECS or self.path or self.allow_random_weights:
+            return
+        raise CheckpointError(
+            f"codec {self.name!r} needs its weights: point at a local directory holding a "
+            f"{PRETRAINED_CODECS[self.name]} checkpoint in transformers save_pretrained layout "
+            "(config.json + model.safetensors) with --codec DIR or --set codec.path=DIR when preparing "
+            "and training (the model dir records it as codec.path for speaking); without weights its "
+            "output would be noise (codec.allow_random_weights=true builds it anyway, for tests only)"
+        )

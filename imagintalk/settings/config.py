@@ -60,7 +60,8 @@ class Config:
         return self.fine.enabled and self.dit.num_codebooks < self.codec.num_codebooks
 
     def check(self) -> Config:
-        """Raise InputError where two sections disagree on a shared size."""
+        """Raise InputError where two sections disagree on a shared size; CheckpointError where the
+        codec is a pretrained one (dac, encodec) without weights (``CodecConfig.check_weights``)."""
         if self.dit.num_codebooks > self.codec.num_codebooks:
             raise InputError(
                 f"config mismatch: dit.num_codebooks = {self.dit.num_codebooks} but the codec has only "
@@ -80,6 +81,9 @@ class Config:
                 raise InputError(f"config mismatch: {name_a} = {a} but {name_b} = {b}")
         self.sampling.validate()
         self.fine.validate()
+        # a config naming a pretrained codec must say where its weights are: the model dir records
+        # the codec its tokens come from, and training or speaking without one would make noise
+        self.codec.check_weights()
         if self.codec.frame_rate % 25 != 0:
             raise InputError(
                 f"codec.frame_rate must be a whole multiple of 25 Hz, got {self.codec.frame_rate}"
