@@ -1,8 +1,8 @@
 """What the networks see of a clip, from its front-door result: the ONE definition shared by
 training data (``data.extract.ClipExtractor``) and speaking (``pipeline.features``).
 
-identity (dlib descriptor of the aligned crops), per-frame expression (fer), and a few face
-crops downscaled for the face encoder.
+identity and per-frame expression (by the extractors the style section names: dlib and fer by
+default, see ``features.extractors``), and a few face crops downscaled for the face encoder.
 """
 
 from __future__ import annotations
@@ -11,11 +11,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import InputError
 from ..settings import Config
 from ..settings.data import DataConfig
-from .expression import expression_features, expression_vector
-from .face_descriptor import clip_identity, sample_indices
+from .extractors import FerExpression, expression_extractor, identity_extractor
+from .face_descriptor import sample_indices
 
 if TYPE_CHECKING:
     from ..video.result import FaceTrackResult
@@ -37,29 +36,26 @@ def downscale_crops(
 
 
 def expression_features_for(faces: np.ndarray, dim: int) -> np.ndarray:
-    """Aligned face crops [T, H, W, 3] -> float32 [T, dim]: 7 fer probabilities, or 135 = those
+    """Aligned face crops [T, H, W, 3] -> float32 [T, dim] from fer: 7 probabilities, or 135 = those
     ++ fer's 128-D embedding (told SynthTalk emotions apart far better, docs/style_branch.md)."""
-    if dim == 7:
-        return np.asarray(expression_features(faces), np.float32)
-    if dim == 135:
-        return np.asarray(expression_vector(faces), np.float32)
-    raise InputError(f"style.expression_dim must be 7 or 135 (what fer gives), got {dim}")
+    return FerExpression(dim)(faces)
 
 
 def visual_features(track: FaceTrackResult, cfg: Config, data_cfg: DataConfig) -> dict[str, np.ndarray]:
     """What the networks see of a clip, from its FaceTrackResult.
 
-    identity [128] (dlib descriptor of the aligned crops), expression [T, E] (E =
-    style.expression_dim: 7 fer probabilities, or 135 with fer's 128-D embedding),
+    identity [D] (style.descriptor_dim; dlib: its descriptor of the aligned crops), expression
+    [T, E] (E = style.expression_dim; fer: 7 probabilities, or 135 with its 128-D embedding),
     face_crops [N, S, S, 3] uint8 and face_crop_frames [N] (their frame indices).
     """
-    expression = expression_features_for(track.face, cfg.style.expression_dim)
+    expression = expression_extractor(cfg.style)(track.face)
     crops, crop_frames = downscale_crops(
         track.face, track.detected, data_cfg.face_crops, data_cfg.face_crop_size
     )
     landmarks_px = track.aligned_landmarks * cfg.video.face_size  # crop pixels, as the descriptor wants
+    identity = identity_extractor(cfg.style)(track.face, landmarks_px, data_cfg.identity_samples)
     return {
-        "identity": clip_identity(track.face, landmarks_px, data_cfg.identity_samples).astype(np.float32),
+        "identity": identity.astype(np.float32),
         "expression": expression,
         "face_crops": crops,
         "face_crop_frames": crop_frames,

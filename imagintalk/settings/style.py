@@ -10,8 +10,14 @@ from ..errors import InputError
 
 @dataclass
 class FaceStyleConfig:
-    # inputs (sizes fixed by the pretrained extractors in imagintalk.features)
-    descriptor_dim: int = 128  # dlib face descriptor of the clip
+    # inputs: the pretrained extractors, by name (imagintalk.features.extractors), and their widths
+    identity_extractor: str = "dlib"  # dlib (shipped) | onnx | torchscript (a user-owned file)
+    identity_model: str = ""  # the .onnx / TorchScript file of onnx / torchscript (a local path)
+    identity_input_size: int = 112  # S of the aligned RGB crops [N, 3, S, S] fed to that file
+    expression_extractor: str = "fer"  # fer (shipped) | onnx | torchscript (a user-owned file)
+    expression_model: str = ""
+    expression_input_size: int = 64
+    descriptor_dim: int = 128  # the clip's identity vector (dlib: 128)
     expression_dim: int = 7  # per-frame expression features: 7 fer probabilities, or 135 with its embedding
     speaker_dim: int = 256  # resemblyzer speaker embedding (the identity target)
     num_emotions: int = 4  # utterance emotion classes (SynthTalk: neutral, happy, sad, angry)
@@ -63,7 +69,8 @@ class FaceStyleConfig:
         positive = (
             "descriptor_dim", "expression_dim", "speaker_dim", "num_emotions", "id_dim", "emo_dim",
             "hidden_dim", "token_rate_factor", "face_encoder_size", "face_encoder_dim",
-            "expression_encoder_size", "expression_encoder_dim", "encoder_channels",
+            "expression_encoder_size", "expression_encoder_dim", "encoder_channels", "identity_input_size",
+            "expression_input_size",
         )  # fmt: skip
         for name in positive:
             if getattr(self, name) < 1:
