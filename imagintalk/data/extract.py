@@ -5,8 +5,9 @@ extractors load themselves once per process) and turns a manifest entry into the
 of a feature file (see ``feature_file``). Video: the front door (mouth ROIs, aligned face
 crops, landmarks) -> dlib descriptor, fer expression. Audio: codec codes, resemblyzer
 speaker embedding, WORLD prosody. Units: the manifest's espeak phonemes, or a
-pocketsphinx alignment of its ``text`` when it has no phonemes. The expression features
-are as wide as ``style.expression_dim`` asks (7 or 135).
+pocketsphinx alignment of its ``text`` when it has no phonemes, or (neither, e.g. MEAD) the
+phones pocketsphinx recognises in the audio alone unless ``units.without_transcript`` refuses.
+The expression features are as wide as ``style.expression_dim`` asks (7 or 135).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ..features.visual import visual_features
 from ..settings import Config
 from ..settings.data import DataConfig
 from ..units import align_transcript, frame_units
+from ..units.recognise import PhoneRecognizer
 from ..video.detectors import build_detector
 from ..video.frontdoor import process_video
 from .codec_identity import codec_identity, token_rate_factor
@@ -102,20 +104,31 @@ class ClipExtractor:
         self.identity = codec_identity(codec)
         self.factor = token_rate_factor(codec.frame_rate, cfg.video.fps, cfg.units.frame_rate)
         self.detector = build_detector(cfg.video.detector, upsample=cfg.video.upsample)
+        cfg.units.validate()
+        self._phones: PhoneRecognizer | None = None  # built on the first clip without a transcript
 
     def units(
         self, entry: dict[str, Any], wav: np.ndarray, sr: int, num_tokens: int
     ) -> tuple[np.ndarray, str]:
-        """Units int16 [num_tokens] and their source ("phonemes" or "alignment")."""
+        """Units int16 [num_tokens] and their source ("phonemes", "alignment" or "recognised")."""
         rate = float(self.codec.frame_rate)
         if entry.get("phonemes"):
-            return frame_units(entry["phonemes"], num_tokens, rate, source="espeak").astype(
-                np.int16
-            ), "phonemes"
-        if not str(entry.get("text", "")).strip():
-            raise InputError("the manifest entry has neither 'phonemes' nor 'text' to derive units from")
-        segments = align_transcript(wav, sr, entry["text"])
-        return frame_units(segments, num_tokens, rate, source="arpabet").astype(np.int16), "alignment"
+            segments, source, kind = entry["phonemes"], "phonemes", "espeak"
+        elif str(entry.get("text", "")).strip():
+            segments, source, kind = align_transcript(wav, sr, entry["text"]), "alignment", "arpabet"
+        elif self.cfg.units.without_transcript == "refuse":
+            raise InputError(
+                "the manifest entry has neither 'phonemes' nor 'text' to derive units from "
+                "(units.without_transcript = refuse)"
+            )
+        else:
+            if self._phones is None:
+                self._phones = PhoneRecognizer()
+            segments, source, kind = self._phones.segments(wav, sr), "recognised", "arpabet"
+        units = frame_units(segments, num_tokens, rate, source=kind)
+        if source == "recognised" and not units.any():
+            raise InputError("the phone recogniser found no speech to derive units from")
+        return units.astype(np.int16), source
 
     def audio_features(self, wav: np.ndarray, num_tokens: int) -> dict[str, np.ndarray]:
         """wav [N] at the codec rate -> codes [K, num_tokens] int16, speaker embedding, prosody."""

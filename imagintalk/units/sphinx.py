@@ -6,6 +6,7 @@ downloaded. Decoders take ~0.3 s to build, so callers keep one and reuse it.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -42,6 +43,15 @@ def make_decoder(**kwargs):
     except ImportError:
         raise DependencyError("pocketsphinx is not installed; pip install -e '.[eval]'") from None
     return Decoder(samprate=SPHINX_RATE, loglevel="FATAL", **kwargs)
+
+
+def model_file(name: str) -> str:
+    """Path of a file pocketsphinx ships in its model folder, e.g. ``en-us/en-us-phone.lm.bin``."""
+    try:
+        from pocketsphinx import get_model_path
+    except ImportError:
+        raise DependencyError("pocketsphinx is not installed; pip install -e '.[eval]'") from None
+    return os.path.join(get_model_path(), name)
 
 
 def espeak_arpabet(word: str) -> str:
