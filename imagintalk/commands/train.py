@@ -9,15 +9,17 @@ Stage 1 writes OUT/lip.safetensors and OUT/mlm.safetensors, stage 2 OUT/style.sa
 stage 3 OUT/dit.safetensors and, when the DiT generates a coarse prefix of the codec's
 levels, OUT/fine.safetensors (the fine-level completer; --only dit | fine trains just one),
 each with OUT/config.json; runs, checkpoints and TensorBoard logs go to OUT/runs/<network>.
---resume continues an interrupted run from its last checkpoint. Several processes:
-torchrun --nproc_per_node N -m imagintalk train ... (DDP; gloo on the CPU, nccl on GPUs).
-See docs/training.md.
+--resume continues an interrupted run from its last checkpoint (also on another number of
+processes or nodes). Several processes: torchrun --nproc_per_node N -m imagintalk train ...
+(DDP; gloo on the CPU, nccl on GPUs). Several datasets: --data LRS3:3 --data MEAD:1 draws 3/4
+of each epoch from LRS3 and 1/4 from MEAD. See docs/training.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 
 from ..errors import InputError
 from ..settings.train import train_preset
@@ -34,7 +36,12 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--stage", type=int, choices=(1, 2, 3), required=True, help="training stage")
     parser.add_argument(
-        "--data", metavar="DIR", required=True, help="a prepared data dir (imagintalk prepare)"
+        "--data",
+        metavar="DIR[:WEIGHT]",
+        action="append",
+        required=True,
+        help="a prepared data dir (imagintalk prepare); repeat to train on several, each drawn by "
+        "WEIGHT (default 1; its share of each epoch is WEIGHT / the sum of the weights)",
     )
     parser.add_argument(
         "--val-data",
@@ -45,6 +52,12 @@ def register(subparsers) -> None:
         "--out", metavar="MODEL_DIR", default="runs/model", help="model dir (default runs/model)"
     )
     parser.add_argument("--max-steps", type=int, metavar="N", help="override the steps of every network")
+    parser.add_argument(
+        "--grad-accum",
+        type=int,
+        metavar="N",
+        help="micro-batches per optimiser step, for every network (default: the preset's, 1)",
+    )
     parser.add_argument(
         "--resume", action="store_true", help="continue from the last checkpoints in OUT/runs"
     )
@@ -84,11 +97,26 @@ def resolve_amp(choice: str, device: str) -> str:
     return "bf16" if torch.cuda.is_available() and device in ("auto", "cuda") else "none"
 
 
+def parse_data_arg(text: str) -> tuple[str, float]:
+    """``DIR`` or ``DIR:WEIGHT`` -> (DIR, WEIGHT); only a trailing ":<number>" is a weight, so a dir
+    with colons in its name still works ("a:b", or "a:2:1" for the dir "a:2" at weight 1)."""
+    head, sep, tail = text.rpartition(":")
+    if not sep or not head:
+        return text, 1.0
+    try:
+        weight = float(tail)
+    except ValueError:
+        return text, 1.0
+    if not math.isfinite(weight) or weight <= 0:
+        raise InputError(f"--data {text}: the weight must be a positive number, got {tail}")
+    return head, weight
+
+
 def build_run(args: argparse.Namespace):
     """The parsed arguments -> a StageRun (config checked, data dirs checked)."""
     from pathlib import Path
 
-    from ..train.stages import StageRun, check_model_dir, data_sources
+    from ..train.stages import StageRun, check_model_dir, mixed_sources
 
     cfg = config_from_args(args)
     apply_codec_arg(cfg, args.codec)
@@ -97,6 +125,11 @@ def build_run(args: argparse.Namespace):
     train_cfg.validate()
     if args.max_steps is not None and args.max_steps < 1:
         raise InputError("--max-steps must be positive")
+    if args.grad_accum is not None:
+        if args.grad_accum < 1:
+            raise InputError("--grad-accum must be positive")
+        for name in ("lip", "mlm", "style", "dit", "fine"):
+            getattr(train_cfg, name).grad_accum = args.grad_accum
     if args.only is not None and args.stage != 3:
         raise InputError("--only applies to stage 3 (dit | fine)")
     if args.only == "fine" and not cfg.completes_fine_levels:
@@ -106,12 +139,13 @@ def build_run(args: argparse.Namespace):
         )
     model_dir = Path(args.out)
     check_model_dir(model_dir, cfg)
-    train, val = data_sources(Path(args.data), Path(args.val_data) if args.val_data else None)
+    dirs = [(Path(d), w) for d, w in map(parse_data_arg, args.data)]
+    sources, val = mixed_sources(dirs, Path(args.val_data) if args.val_data else None)
     amp = resolve_amp(args.amp or train_cfg.amp, args.device)
     return StageRun(
         cfg,
         train_cfg,
-        train,
+        sources[0],
         val,
         model_dir,
         args.resume,
@@ -121,6 +155,7 @@ def build_run(args: argparse.Namespace):
         not args.no_progress,
         Path(args.init_dit) if args.init_dit else None,
         args.only,
+        tuple(sources[1:]),
     )
 
 

@@ -7,8 +7,10 @@ lost-face rule, ``face_missing`` from the clip's ``detected`` frames, then the s
 with the run's settings (which stage 3 saves into config.json, so speaking uses them too), and
 cached under OUT/runs/stage3 in a safetensors file keyed by a hash of the lip / mlm / style
 weights, the clips, the whole settings sections that shape the conditions (units, lip, mlm,
-style) and the switches (new weights, data or settings -> a new cache). Both stage-3 networks
-(the Style-DiT and the fine-level completer) train on windows of it.
+style) and the switches (new weights, data or settings -> a new cache). Under torchrun every rank
+computes its share of the clips (clip i on rank i % world_size) into a part file and rank 0
+merges the parts into the cache file, so N processes take about 1/N of the time. Both stage-3
+networks (the Style-DiT and the fine-level completer) train on windows of it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -28,7 +31,8 @@ from ..data.collate import collate
 from ..data.dataset import FeatureDataset
 from ..models.bundle import clip_conditions, load_bundle
 from . import distributed as ddp
-from .stages import DataSource, StageRun, check_prepared
+from .mixing import mix
+from .stages import DataSource, StageRun, check_prepared, source_seed
 
 FROZEN = ("lip", "mlm", "style")
 # the settings sections that shape c_lip / c_emo / c_id: hashed whole, so no new setting is missed
@@ -53,19 +57,22 @@ def cache_key(run: StageRun, source: DataSource) -> str:
 
 
 @torch.no_grad()
-def compute_conditions(
-    run: StageRun, source: DataSource, limit: int | None = None
-) -> list[dict[str, Tensor]]:
-    """Every clip of ``source`` (whole) -> dicts of codes [K, rT] long, c_lip [rT, D_lip],
-    c_emo [rT, D_emo], c_id [D_id] (on the CPU)."""
+def compute_share(
+    run: StageRun, source: DataSource, limit: int | None = None, rank: int = 0, world_size: int = 1
+) -> dict[int, dict[str, Tensor]]:
+    """The clips i of ``source`` (the first ``limit``) with i % world_size == rank, whole -> {i: dict of
+    codes [K, rT] long, c_lip [rT, D_lip], c_emo [rT, D_emo], c_id [D_id]} (on the CPU)."""
     info = ddp.init_distributed(run.device_type)
     device = torch.device(f"cuda:{info.local_rank}" if run.device_type == "cuda" else "cpu")
     # the run's settings (= the model's, check_model_dir): what stage 3 saves and speaking then uses
     bundle = load_bundle(run.model_dir, device, components=FROZEN, cfg=run.cfg)
     dataset = FeatureDataset(source.data_dir, source.split, None, run.cfg.seed)
     count = len(dataset) if limit is None else min(len(dataset), limit)
-    out = []
-    for index in tqdm(range(count), desc="stage-3 conditions", unit="clip", disable=not run.progress):
+    out = {}
+    show = run.progress and rank == 0
+    for index in tqdm(
+        range(rank, count, world_size), desc="stage-3 conditions", unit="clip", disable=not show
+    ):
         batch = {
             k: (v.to(device) if isinstance(v, Tensor) else v) for k, v in collate([dataset[index]]).items()
         }
@@ -77,26 +84,59 @@ def compute_conditions(
         if run.train_cfg.stage3_units == "ground_truth":
             c_lip = bundle.lip.codebook.lookup(batch["units"].clamp(min=0))  # [1, rT, D_lip]
         conditions = {"codes": batch["codes"][0], "c_lip": c_lip[0], "c_emo": c_emo[0], "c_id": c_id[0]}
-        out.append({k: v.cpu() if k == "codes" else v.float().cpu() for k, v in conditions.items()})
+        out[index] = {k: v.cpu() if k == "codes" else v.float().cpu() for k, v in conditions.items()}
     return out
+
+
+def compute_conditions(
+    run: StageRun, source: DataSource, limit: int | None = None
+) -> list[dict[str, Tensor]]:
+    """Every clip of ``source`` (the first ``limit``), in one process (see ``compute_share``)."""
+    share = compute_share(run, source, limit)
+    return [share[i] for i in sorted(share)]
+
+
+def _flat(items: dict[int, dict[str, Tensor]]) -> dict[str, Tensor]:
+    return {f"{i:07d}.{k}": v.contiguous() for i, item in items.items() for k, v in item.items()}
+
+
+def _save(flat: dict[str, Tensor], path: Path, clips: int) -> None:
+    """Write atomically: a crash leaves no half file under the final name."""
+    tmp = path.with_name(path.name + ".tmp")
+    save_file(flat, str(tmp), metadata={"clips": str(clips)})
+    tmp.replace(path)
 
 
 def load_conditions(
     run: StageRun, source: DataSource, name: str, limit: int | None = None
 ) -> list[dict[str, Tensor]]:
-    """The cached conditions of ``source`` (rank 0 computes them when the cache is stale)."""
+    """The cached conditions of ``source``; a stale cache is recomputed by every rank, each its share
+    (clip i by rank i % world_size) into a part file that rank 0 merges into the one cache file."""
     info = ddp.init_distributed(run.device_type)
     folder = run.runs_dir / "stage3"
     path = folder / f"conditions_{name}_{cache_key(run, source)}.safetensors"
-    if info.is_main and not path.is_file():
-        items = compute_conditions(run, source, limit)
-        folder.mkdir(parents=True, exist_ok=True)
-        for stale in folder.glob(f"conditions_{name}_*.safetensors"):
-            stale.unlink()
-        flat = {f"{i:07d}.{k}": v.contiguous() for i, item in enumerate(items) for k, v in item.items()}
-        tmp = path.with_suffix(".tmp")
-        save_file(flat, str(tmp), metadata={"clips": str(len(items))})
-        tmp.replace(path)
+    if ddp.broadcast_object(not path.is_file(), info):  # rank 0 decides: every rank takes one branch
+        share = compute_share(run, source, limit, info.rank, info.world_size)
+        if info.is_main:
+            folder.mkdir(parents=True, exist_ok=True)
+        ddp.barrier(info)
+        part = path.with_name(f"{path.stem}.part{info.rank}of{info.world_size}.safetensors")
+        if info.world_size > 1:
+            _save(_flat(share), part, len(share))
+        ddp.barrier(info)  # every part is written
+        if info.is_main:
+            flat = _flat(share)
+            parts = [
+                path.with_name(f"{path.stem}.part{r}of{info.world_size}.safetensors")
+                for r in range(1, info.world_size)
+            ]
+            for other in parts:
+                flat.update(load_file(str(other)))
+            for stale in folder.glob(f"conditions_{name}_*.safetensors"):
+                stale.unlink()
+            _save(flat, path, len({key.split(".", 1)[0] for key in flat}))
+            for other in [part, *parts]:
+                other.unlink(missing_ok=True)
     ddp.barrier(info)
     flat = load_file(str(path))
     items: dict[str, dict[str, Tensor]] = {}
@@ -136,6 +176,17 @@ class ConditionDataset(Dataset):
             "c_emo": item["c_emo"][part],
             "c_id": item["c_id"],
         }
+
+
+def condition_clips(
+    run: StageRun, train_sets: list[list[dict[str, Tensor]]], window: int | None, factor: int
+) -> Dataset:
+    """Windows of each training source's cached clips, mixed by the sources' weights when several."""
+    datasets = [
+        ConditionDataset(items, window, factor, source_seed(run.cfg.seed, k))
+        for k, items in enumerate(train_sets)
+    ]
+    return mix(datasets, run.train_weights)
 
 
 def collate_conditions(batch: list[dict[str, Tensor]]) -> dict[str, Tensor]:

@@ -10,6 +10,9 @@ Two Trainer runs one after the other (they share no parameters and want differen
       spoken by espeak-ng (``UnitSequenceDataset``; cheap: no video) -> OUT/runs/stage1_mlm,
       OUT/mlm.safetensors
 
+With several ``--data`` dirs each network draws from them by weight (``train.mixing``); the
+MLM's text-only extras join the first dir's sequences.
+
 Then, on the validation clips: raw unit accuracy of the aligner, accuracy after error
 detection + MLM refinement (exactly ``semantic_condition``, as at inference) and how often
 the detector fires -> OUT/runs/stage1_mlm/val_metrics.json.
@@ -35,12 +38,15 @@ from ..models.lip import LipAligner
 from ..models.unit_mlm import UnitMLM
 from ..units import NUM_UNITS
 from . import distributed as ddp
+from .mixing import mix
 from .stages import (
     StageRun,
     feature_info,
     fit,
     save_network,
     seed_models,
+    source_seed,
+    training_clips,
     write_metrics,
 )
 
@@ -107,7 +113,7 @@ def train_lip(run: StageRun) -> nn.Module:
             f"lip.upsample is {cfg.lip.upsample} but the data has {info['token_rate_factor']} "
             "tokens per video frame"
         )
-    dataset = FeatureDataset(run.train.data_dir, run.train.split, stage.window_frames or None, cfg.seed)
+    dataset = training_clips(run, stage.window_frames or None)
     seed_models(cfg.seed)
     model = LipObjective(LipAligner.from_config(cfg.lip), cfg.mlm.tau)
     trainer, _ = fit(run, stage, "stage1_lip", model, _lip_step, dataset, collate)
@@ -144,8 +150,13 @@ def train_mlm(run: StageRun) -> nn.Module:
     """Stage 1b -> the trained UnitMLM (also written to OUT/mlm.safetensors)."""
     cfg, stage, tcfg = run.cfg, run.train_cfg.mlm, run.train_cfg
     max_units = min(tcfg.mlm_max_units or cfg.mlm.max_units, cfg.mlm.max_units)
-    dataset = UnitSequenceDataset(run.train.data_dir, run.train.split, 0, max_units, cfg.seed)
-    dataset.sequences += text_unit_sequences(run)  # windows are cut in __getitem__, extras included
+    datasets = [
+        UnitSequenceDataset(source.data_dir, source.split, 0, max_units, source_seed(cfg.seed, k))
+        for k, source in enumerate(run.train_sources)
+    ]
+    # windows are cut in __getitem__, extras included; with several --data dirs they ride with the first
+    datasets[0].sequences += text_unit_sequences(run)
+    dataset = mix(datasets, run.train_weights)
     seed_models(cfg.seed)
     model = MLMObjective(UnitMLM.from_config(cfg.mlm, NUM_UNITS, seed=cfg.seed))
     trainer, _ = fit(run, stage, "stage1_mlm", model, _mlm_step, dataset, collate_units)

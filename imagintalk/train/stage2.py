@@ -32,6 +32,7 @@ from .stages import (
     record_validation,
     save_network,
     seed_models,
+    training_clips,
 )
 
 
@@ -75,10 +76,11 @@ def evaluate_style(run: StageRun, adapter: nn.Module) -> dict[str, float]:
 def train_stage2(run: StageRun) -> dict[str, Any]:
     """Train the face-style adapter -> {"files", "val"}; writes OUT/style.safetensors."""
     cfg, stage = run.cfg, run.train_cfg.style
-    check_style_inputs(run, run.train)
+    for source in run.train_sources:
+        check_style_inputs(run, source)
     if run.val is not None:
         check_style_inputs(run, run.val)
-    dataset = FeatureDataset(run.train.data_dir, run.train.split, stage.window_frames or None, cfg.seed)
+    dataset = training_clips(run, stage.window_frames or None)
     seed_models(cfg.seed)
     adapter = FaceStyleAdapter.from_config(cfg.style)
     eval_fn = (lambda model: evaluate_style(run, model)) if run.val is not None else None

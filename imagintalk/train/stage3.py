@@ -31,7 +31,7 @@ from ..errors import CheckpointError, InputError
 from ..models.bundle import STAGE_OF, weights_file
 from ..models.style_dit import StyleDiT
 from .condition_dropout import drop_conditions
-from .conditions import FROZEN, ConditionDataset, collate_conditions, load_conditions
+from .conditions import FROZEN, collate_conditions, condition_clips, load_conditions
 from .stage2 import check_style_inputs
 from .stage3_fine import train_fine
 from .stages import (
@@ -120,19 +120,24 @@ def train_stage3(run: StageRun) -> dict[str, Any]:
     cfg = run.cfg
     check_frozen(run.model_dir)
 
-    check_style_inputs(run, run.train)
-    check_codes(run, run.train)
+    for source in run.train_sources:
+        check_style_inputs(run, source)
+        check_codes(run, source)
     factor = feature_info(run.train)["token_rate_factor"]
-    train_items = load_conditions(run, run.train, "train")
+    # one cache per source: "train" for the first (as with a single --data), then "train1", ...
+    train_sets = [
+        load_conditions(run, source, "train" if k == 0 else f"train{k}")
+        for k, source in enumerate(run.train_sources)
+    ]
     val_items = None
     if run.val is not None:
         check_codes(run, run.val)
         val_items = load_conditions(run, run.val, "val", run.train_cfg.val_max_clips)
     result: dict[str, Any] = {"files": [], "units": run.train_cfg.stage3_units}
     if run.only in (None, "dit"):
-        result.update(train_dit(run, train_items, val_items, factor))
+        result.update(train_dit(run, train_sets, val_items, factor))
     if run.only in (None, "fine") and cfg.completes_fine_levels:
-        fine = train_fine(run, train_items, val_items, factor)
+        fine = train_fine(run, train_sets, val_items, factor)
         result["files"] += fine["files"]
         if "val" in fine:
             result["val_fine"] = fine["val"]
@@ -141,17 +146,17 @@ def train_stage3(run: StageRun) -> dict[str, Any]:
 
 def train_dit(
     run: StageRun,
-    train_items: list[dict[str, Tensor]],
+    train_sets: list[list[dict[str, Tensor]]],
     val_items: list[dict[str, Tensor]] | None,
     factor: int,
 ) -> dict[str, Any]:
-    """The Style-DiT on the cached conditions -> {"files", "val"}; writes OUT/dit.safetensors."""
+    """The Style-DiT on the cached conditions of each training source (mixed by weight) ->
+    {"files", "val"}; writes OUT/dit.safetensors."""
     cfg, stage = run.cfg, run.train_cfg.dit
     levels = cfg.dit.num_codebooks
-    train_items = keep_levels(train_items, levels)
     val_items = None if val_items is None else keep_levels(val_items, levels)
     window = factor * stage.window_frames if stage.window_frames else None
-    dataset = ConditionDataset(train_items, window, factor, cfg.seed)
+    dataset = condition_clips(run, [keep_levels(items, levels) for items in train_sets], window, factor)
     cardinality = cfg.dit.cardinality
     seed_models(cfg.seed)
     dit = StyleDiT.from_config(cfg.dit)

@@ -22,7 +22,7 @@ from torch import Tensor, nn
 from ..builders import load_codec
 from ..models.bundle import check_fine_codec
 from ..models.fine_levels import FineLevelCompleter
-from .conditions import ConditionDataset, collate_conditions
+from .conditions import collate_conditions, condition_clips
 from .stages import StageRun, fit, record_validation, save_network, seed_models
 
 
@@ -63,17 +63,18 @@ def evaluate_fine(
 
 def train_fine(
     run: StageRun,
-    train_items: list[dict[str, Tensor]],
+    train_sets: list[list[dict[str, Tensor]]],
     val_items: list[dict[str, Tensor]] | None,
     factor: int,
 ) -> dict[str, Any]:
-    """Train the fine-level completer -> {"files", "val"}; writes OUT/fine.safetensors."""
+    """Train the fine-level completer on the cached clips of each training source (mixed by weight)
+    -> {"files", "val"}; writes OUT/fine.safetensors."""
     cfg, stage = run.cfg, run.train_cfg.fine
     codec = load_codec(cfg, run.model_dir)
     check_fine_codec(cfg, codec)
     levels = cfg.dit.num_codebooks
     window = factor * stage.window_frames if stage.window_frames else None
-    dataset = ConditionDataset(train_items, window, factor, cfg.seed)
+    dataset = condition_clips(run, train_sets, window, factor)
     seed_models(cfg.seed)
     completer = FineLevelCompleter.from_config(cfg.fine)
 

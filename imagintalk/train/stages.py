@@ -17,14 +17,17 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.utils.data import Dataset
 
 from ..checkpoint import latest_checkpoint
+from ..data.dataset import FeatureDataset
 from ..data.feature_file import read_features
 from ..errors import InputError
 from ..models.bundle import save_component
 from ..settings import Config
 from ..settings.train import StageTrainConfig, TrainConfig
 from . import distributed as ddp
+from .mixing import mix, sampler_factory
 from .rng import seed_everything
 from .trainer import Trainer, TrainerOptions
 
@@ -35,10 +38,12 @@ VAL_SPLITS = ("val", "valid", "dev")
 
 @dataclass
 class DataSource:
-    """A prepared data dir and the split of its clips to use (None = every clip)."""
+    """A prepared data dir, the split of its clips to use (None = every clip) and, when several
+    dirs train together, its weight (its share of each epoch's draws: weight / sum of weights)."""
 
     data_dir: Path
     split: str | None
+    weight: float = 1.0
 
     def describe(self) -> str:
         return f"{self.data_dir}" + (f" (split {self.split})" if self.split else "")
@@ -58,6 +63,16 @@ class StageRun:
     progress: bool = True
     init_dit: Path | None = None  # stage 3 starts from these DiT weights (a file or model dir)
     only: str | None = None  # stage 3: "dit" or "fine" trains just that network
+    more_train: tuple[DataSource, ...] = ()  # further --data dirs mixed with ``train`` by weight
+
+    @property
+    def train_sources(self) -> list[DataSource]:
+        """Every training source: ``train`` (which also fixes the feature shapes) first."""
+        return [self.train, *self.more_train]
+
+    @property
+    def train_weights(self) -> list[float]:
+        return [source.weight for source in self.train_sources]
 
     @property
     def runs_dir(self) -> Path:
@@ -109,6 +124,20 @@ def data_sources(data_dir: Path, val_dir: Path | None) -> tuple[DataSource, Data
     return train, (DataSource(data_dir, own_val) if own_val else None)
 
 
+def source_seed(seed: int, index: int) -> int:
+    """The window seed of the ``index``-th training source (the first keeps the run's own seed)."""
+    return seed + 7919 * index
+
+
+def training_clips(run: StageRun, window_frames: int | None) -> Dataset:
+    """The training clips of every source as FeatureDatasets, mixed by weight when there are several."""
+    datasets = [
+        FeatureDataset(source.data_dir, source.split, window_frames, source_seed(run.cfg.seed, k))
+        for k, source in enumerate(run.train_sources)
+    ]
+    return mix(datasets, run.train_weights)
+
+
 def feature_info(source: DataSource) -> dict[str, Any]:
     """Shapes of the first clip of ``source``: expression dim, codebooks, cardinality, token rate."""
     for path in check_prepared(source.data_dir):
@@ -121,6 +150,48 @@ def feature_info(source: DataSource) -> dict[str, Any]:
                 "token_rate_factor": int(info["token_rate_factor"]),
             }
     raise InputError(f"no clips of split {source.split!r} in {source.data_dir}")
+
+
+def mixed_sources(
+    dirs: list[tuple[Path, float]], val_dir: Path | None
+) -> tuple[list[DataSource], DataSource | None]:
+    """Several weighted data dirs -> their training sources (each as ``data_sources`` picks it) and
+    one validation source (``val_dir``, else the first dir's own val split); mixed dirs must share
+    the codec and the feature settings (``check_mixable``)."""
+    sources = []
+    val = None
+    for k, (data_dir, weight) in enumerate(dirs):
+        train, own_val = data_sources(data_dir, val_dir if k == 0 else None)
+        sources.append(DataSource(train.data_dir, train.split, weight))
+        val = own_val if k == 0 else val
+    check_mixable(sources)
+    return sources, val
+
+
+def check_mixable(sources: list[DataSource]) -> None:
+    """Refuse (one line) to mix dirs prepared with another codec or other feature settings."""
+    if len(sources) < 2:
+        return
+    first = _signature(sources[0])
+    for source in sources[1:]:
+        other = _signature(source)
+        keys = [k for k in first if first[k] != other[k]]
+        if keys:
+            diff = ", ".join(f"{k} {first[k]} vs {other[k]}" for k in keys)
+            raise InputError(
+                f"--data {sources[0].data_dir} and {source.data_dir} cannot train together: they were "
+                f"prepared with another codec or other settings ({diff}); prepare both with the same "
+                "--codec and --preset"
+            )
+
+
+def _signature(source: DataSource) -> dict[str, Any]:
+    """What must agree between mixed dirs: the codec (FeatureDataset pins one per dir) and shapes."""
+    dataset = FeatureDataset(source.data_dir, source.split)  # its own codec checks, per file
+    return {
+        "codec": f"{dataset.codec.get('name')}:{dataset.codec.get('fingerprint')}",
+        **feature_info(source),
+    }
 
 
 # --- the model directory ------------------------------------------------------------------------
@@ -191,6 +262,7 @@ def trainer_options(run: StageRun, stage: StageTrainConfig, name: str) -> Traine
         out_dir=str(run_dir(run, name)),
         max_steps=run.max_steps or stage.steps,
         batch_size=stage.batch_size,
+        grad_accum=stage.grad_accum,
         grad_clip=stage.grad_clip or None,
         log_every=stage.log_every,
         ckpt_every=stage.ckpt_every,
@@ -250,7 +322,8 @@ def fit(
     collate_fn: Any,
     eval_fn: Any = None,
 ) -> tuple[Any, dict[str, Any]]:
-    """Train one network with its stage's optimiser, schedule and options -> (trainer, summary)."""
+    """Train one network with its stage's optimiser, schedule and options -> (trainer, summary);
+    a ``mixing.MixedDataset`` brings its weighted sampler."""
     trainer = Trainer(
         model,
         make_optimizer(stage),
@@ -260,5 +333,6 @@ def fit(
         trainer_options(run, stage, name),
         warmup_cosine(stage, run.max_steps or stage.steps),
         eval_fn,
+        sampler_factory(dataset),
     )
     return trainer, trainer.train()
