@@ -3,6 +3,9 @@ files (small torch modules the tests export themselves) run on a real SynthTalk 
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -62,12 +65,14 @@ def expected(net: nn.Module, faces: np.ndarray) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def track(tmp_path_factory):
-    """The front door's result on one debug SynthTalk clip (real aligned face crops and landmarks)."""
+def clip(tmp_path_factory):
+    """One debug SynthTalk clip: its front-door result (real aligned crops, landmarks) and its video."""
     root = tmp_path_factory.mktemp("extractors")
     cfg = load_config("debug")
     generate_corpus(root, 1, seed=3, split="train", cfg=cfg.synth, workers=1, progress=False)
-    return process_video(next((root / "video").glob("*.mp4")), cfg.video)
+    return process_video(next((root / "video").glob("*.mp4")), cfg.video), next(
+        (root / "video").glob("*.mp4")
+    )
 
 
 def style_with(tmp_path: Path, kind: str, identity_dim: int = 16, expression_dim: int = 5):
@@ -85,6 +90,11 @@ def style_with(tmp_path: Path, kind: str, identity_dim: int = 16, expression_dim
         f"style.expression_dim={expression_dim}",
     ]
     return load_config("debug", overrides=overrides), identity_net, expression_net
+
+
+@pytest.fixture(scope="module")
+def track(clip):
+    return clip[0]
 
 
 def test_the_defaults_are_the_shipped_extractors(track) -> None:
@@ -144,3 +154,19 @@ def test_bad_names_files_and_widths_are_one_line_errors(tmp_path) -> None:
         extractors.identity_extractor(style)
     with pytest.raises(InputError, match="7 or 135"):
         extractors.expression_extractor(load_config("debug", overrides=["style.expression_dim=9"]).style)
+
+
+def test_speak_refuses_a_missing_model_file_before_the_networks_load(clip, tmp_path) -> None:
+    cfg = load_config("debug", overrides=["style.expression_extractor=onnx"])
+    cfg.style.expression_model = str(tmp_path / "expression.onnx")  # not there
+    model = tmp_path / "model"  # a config and no weights: loading any network would fail differently
+    model.mkdir()
+    (model / "config.json").write_text(json.dumps(cfg.to_dict()))
+    argv = ["speak", str(clip[1]), "-o", str(tmp_path / "x.wav"), "--model", str(model)]
+    done = subprocess.run(
+        [sys.executable, "-m", "imagintalk", *argv], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == InputError.exit_code and not (tmp_path / "x.wav").exists()
+    assert done.stderr.strip().splitlines() == [
+        f"error: style.expression_model: no model file at {cfg.style.expression_model}"
+    ]

@@ -27,12 +27,14 @@ from ..builders import load_codec
 from ..codec.base import Codec
 from ..diffusion.sampling import get_sampler, sample
 from ..errors import CheckpointError, InputError, NoFaceError
+from ..features.extractors import check_extractors
 from ..models.bundle import (
     ModelBundle,
     check_fine_codec,
     clip_conditions,
     complete_fine_levels,
     load_bundle,
+    load_config_of,
 )
 from ..settings import DEFAULT_MODEL_DIR
 from ..settings.speak import SpeakOptions
@@ -97,6 +99,7 @@ class Pipeline:
         options = (options or SpeakOptions()).replace(**changes)
         cfg = bundle.cfg
         cfg.style.check_inputs(error=CheckpointError)
+        check_extractors(cfg.style)  # a bad extractor name, file or width: refused before any window
         if codec.cardinality != cfg.dit.cardinality or codec.num_codebooks < cfg.dit.num_codebooks:
             raise CheckpointError(
                 f"codec has {codec.num_codebooks} x {codec.cardinality} tokens, the model generates "
@@ -190,7 +193,9 @@ class Pipeline:
         if not model_dir.is_dir():
             raise CheckpointError(f"no model directory at {model_dir}")
         torch_device = resolve_device(device)
-        bundle = load_bundle(model_dir, torch_device)
+        cfg = load_config_of(model_dir)
+        check_extractors(cfg.style)  # before the networks load (the paper model's take ~15 s)
+        bundle = load_bundle(model_dir, torch_device, cfg=cfg)
         if dit_weights is not None:
             bundle.dit = load_dit_override(dit_weights, bundle.cfg).to(torch_device).eval()
         codec_obj = codec if isinstance(codec, Codec) else load_codec(bundle.cfg, model_dir, codec)
