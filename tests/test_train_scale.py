@@ -174,7 +174,7 @@ def test_every_stage_trains_on_two_prepared_datasets_under_torchrun(prepared, tm
         assert clips == [f"{i:07d}" for i in range(len(FeatureDataset(prepared[source], "train")))]
 
 
-def test_datasets_of_another_codec_are_not_mixed(prepared, tmp_path) -> None:
+def test_datasets_of_another_codec_are_not_mixed(prepared, tmp_path, capsys) -> None:
     cfg = load_config("debug")
     cfg.codec.train_cache = str(tmp_path / "codec_corpus")
     other_codec = tmp_path / "codec"
@@ -184,3 +184,12 @@ def test_datasets_of_another_codec_are_not_mixed(prepared, tmp_path) -> None:
     with pytest.raises(InputError, match="cannot train together: .*codec"):
         check_mixable([DataSource(prepared["lrs3"], "train"), DataSource(other, "train")])
     check_mixable([DataSource(prepared["lrs3"], "train"), DataSource(prepared["ravdess"], "train")])
+    # the command line: one line on stderr, exit code 2 (bad input), nothing trained
+    out = tmp_path / "model"
+    argv = ["train", "--stage", "1", "--preset", "debug", "--out", str(out), "--no-progress"]
+    assert main([*argv, "--data", str(prepared["lrs3"]), "--data", f"{other}:2"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --data ") and "cannot train together" in err and err.count("\n") == 1
+    assert main([*argv, "--data", str(prepared["lrs3"]), "--grad-accum", "0"]) == 2
+    assert capsys.readouterr().err == "error: --grad-accum must be positive\n"
+    assert not out.exists()

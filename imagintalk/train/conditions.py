@@ -107,6 +107,21 @@ def _save(flat: dict[str, Tensor], path: Path, clips: int) -> None:
     tmp.replace(path)
 
 
+def _part(path: Path, rank: int, world_size: int) -> Path:
+    return path.with_name(f"{path.stem}.part{rank}of{world_size}.safetensors")
+
+
+def _merge(path: Path, name: str, own: dict[int, dict[str, Tensor]], world_size: int) -> None:
+    """Rank 0: its own share + the other ranks' part files -> the one cache file ``path``; the
+    parts and any stale cache of ``name`` are removed."""
+    flat = _flat(own)
+    for rank in range(1, world_size):
+        flat.update(load_file(str(_part(path, rank, world_size))))
+    for stale in path.parent.glob(f"conditions_{name}_*.safetensors"):  # the parts match too
+        stale.unlink()
+    _save(flat, path, len({key.split(".", 1)[0] for key in flat}))
+
+
 def load_conditions(
     run: StageRun, source: DataSource, name: str, limit: int | None = None
 ) -> list[dict[str, Tensor]]:
@@ -117,26 +132,12 @@ def load_conditions(
     path = folder / f"conditions_{name}_{cache_key(run, source)}.safetensors"
     if ddp.broadcast_object(not path.is_file(), info):  # rank 0 decides: every rank takes one branch
         share = compute_share(run, source, limit, info.rank, info.world_size)
-        if info.is_main:
-            folder.mkdir(parents=True, exist_ok=True)
-        ddp.barrier(info)
-        part = path.with_name(f"{path.stem}.part{info.rank}of{info.world_size}.safetensors")
-        if info.world_size > 1:
-            _save(_flat(share), part, len(share))
+        folder.mkdir(parents=True, exist_ok=True)
+        if not info.is_main:  # rank 0 keeps its own share in memory
+            _save(_flat(share), _part(path, info.rank, info.world_size), len(share))
         ddp.barrier(info)  # every part is written
         if info.is_main:
-            flat = _flat(share)
-            parts = [
-                path.with_name(f"{path.stem}.part{r}of{info.world_size}.safetensors")
-                for r in range(1, info.world_size)
-            ]
-            for other in parts:
-                flat.update(load_file(str(other)))
-            for stale in folder.glob(f"conditions_{name}_*.safetensors"):
-                stale.unlink()
-            _save(flat, path, len({key.split(".", 1)[0] for key in flat}))
-            for other in [part, *parts]:
-                other.unlink(missing_ok=True)
+            _merge(path, name, share, info.world_size)
     ddp.barrier(info)
     flat = load_file(str(path))
     items: dict[str, dict[str, Tensor]] = {}
