@@ -204,3 +204,33 @@ def test_resume_with_gradient_accumulation_repeats_the_uninterrupted_run(tmp_pat
             out_dir=str(tmp_path / "c"), max_steps=1, batch_size=8, grad_accum=7, progress=False
         )
         Trainer(_model(), lambda m: torch.optim.SGD(m.parameters(), lr=0.1), _step, Regression(), None, opts)
+
+
+def test_a_weighted_mix_resumes_mid_epoch_like_the_uninterrupted_run(tmp_path) -> None:
+    from imagintalk.train.mixing import MixedDataset
+
+    class Half(torch.utils.data.Dataset):  # the first 16 or the last 32 samples of Regression
+        def __init__(self, part: slice) -> None:
+            self.items = [Regression()[i] for i in range(48)[part]]
+
+        def __len__(self) -> int:
+            return len(self.items)
+
+        def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+            return self.items[index]
+
+    def run(out: Path, steps: int) -> Trainer:
+        mixed = MixedDataset([Half(slice(0, 16)), Half(slice(16, 48))], [3.0, 1.0])
+        opts = TrainerOptions(out_dir=str(out), max_steps=steps, batch_size=8, log_every=1, ckpt_every=4,
+                              progress=False)  # fmt: skip
+        optimizer = lambda m: torch.optim.AdamW(m.parameters(), lr=2e-2)  # noqa: E731
+        return Trainer(_model(), optimizer, _step, mixed, None, opts, sampler_factory=mixed.sampler)
+
+    straight = _losses(run(tmp_path / "a", 10).train()["history"])
+    run(tmp_path / "b", 8).train()  # 6 batches per epoch: stops 2 batches into epoch 1
+    resumed = run(tmp_path / "b", 10)
+    assert (resumed.epoch, resumed.batch_in_epoch) == (1, 2)
+    second = _losses(resumed.train()["history"])
+    assert sorted(second) == [9, 10]
+    for step, loss in second.items():
+        assert loss == pytest.approx(straight[step], rel=1e-5, abs=1e-7)
