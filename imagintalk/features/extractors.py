@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Protocol
 
@@ -190,14 +190,19 @@ def _dlib(path: str, size: int, dim: int) -> IdentityExtractor:
     return DlibIdentity()
 
 
-# name -> factory(model path, input size, output width)
+def _fer(path: str, size: int, dim: int) -> ExpressionExtractor:
+    _unused_file(path, "expression_model", "fer")
+    return FerExpression(dim)
+
+
+# name -> factory(model path, input size, output width); a lab adds its own extractors here
 IDENTITY_EXTRACTORS: dict[str, Callable[[str, int, int], IdentityExtractor]] = {
     "dlib": _dlib,
-    **{kind: (lambda p, s, d, kind=kind: FileIdentity(kind, p, s, d)) for kind in RUNNERS},
+    **{kind: partial(FileIdentity, kind) for kind in RUNNERS},
 }
 EXPRESSION_EXTRACTORS: dict[str, Callable[[str, int, int], ExpressionExtractor]] = {
-    "fer": lambda path, size, dim: _unused_file(path, "expression_model", "fer") or FerExpression(dim),
-    **{kind: (lambda p, s, d, kind=kind: FileExpression(kind, p, s, d)) for kind in RUNNERS},
+    "fer": _fer,
+    **{kind: partial(FileExpression, kind) for kind in RUNNERS},
 }
 
 
