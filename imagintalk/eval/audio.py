@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..codec.audio import read_audio
 from ..errors import InputError
 
 SILENCE_RMS = 1e-4  # below this (about -80 dBFS) a signal counts as silent
@@ -21,10 +22,19 @@ def resample(wav: np.ndarray, sr: int, target_sr: int) -> np.ndarray:
     return resample_poly(np.asarray(wav, dtype=np.float64), target_sr // g, sr // g).astype(np.float32)
 
 
+SOUNDFILE_SUFFIXES = (".wav", ".flac", ".ogg")
+
+
 def load_wav(path: Path, sample_rate: int = 16000) -> np.ndarray:
-    """A wav file as mono float32 [N] at ``sample_rate`` (channels averaged)."""
+    """An audio file as mono float32 [N] at ``sample_rate`` (channels averaged).
+
+    wav / flac / ogg are read with soundfile; anything else (the audio track of an LRS3 mp4, a
+    MEAD m4a) with PyAV, as ``imagintalk prepare`` reads it.
+    """
     import soundfile as sf
 
+    if Path(path).suffix.lower() not in SOUNDFILE_SUFFIXES:
+        return read_audio(path, sample_rate)
     try:
         wav, sr = sf.read(str(path), dtype="float32", always_2d=True)
     except (OSError, RuntimeError, sf.LibsndfileError) as exc:

@@ -84,10 +84,15 @@ def evaluate(
     spectrograms: bool = False,
     limit: int | None = None,
     paired_to: str | None = None,
+    asr_model: str | Path | None = None,
+    asr_device: str = "auto",
+    judges: Judges | None = None,
 ) -> dict[str, Any]:
     """Score each system's ``<dir>/<id>.wav`` against the manifest; write results.json/.md.
     ``paired_to`` names a system (or reference) the others are compared with clip by clip:
     ``paired`` holds each one's mean ± standard error of the difference and a verdict.
+    ``asr_model``: a local Whisper checkpoint folder for ``wer_whisper`` (loaded before any clip
+    is scored, so a bad one fails at once); ``judges``: judges already built (else new ones).
 
     Returns the results dict: ``summary`` (system -> metric -> mean/std/counts),
     ``clips`` (system -> clip id -> per-metric value/reason, or ``missing``), ``metrics``
@@ -108,7 +113,11 @@ def evaluate(
     if paired_to is not None and paired_to not in system_names:
         raise InputError(f"--paired-to {paired_to!r} is not one of the systems: {', '.join(system_names)}")
     out_dir = Path(out_dir)
-    judges, timer = Judges(), _Timer()
+    judges, timer = judges if judges is not None else Judges(asr_model, asr_device), _Timer()
+    if "wer_whisper" in names and judges.asr_model is None:
+        raise InputError("metric wer_whisper needs a Whisper checkpoint (--asr-model DIR)")
+    if judges.asr_model is not None:
+        judges.whisper  # noqa: B018 - load (or refuse) the checkpoint now, not after half the clips
     clips: dict[str, dict[str, dict]] = {s: {} for s in system_names}
     descriptors: dict[str, dict[str, np.ndarray | None]] = {s: {} for s in system_names}
     start = time.perf_counter()
@@ -152,6 +161,7 @@ def evaluate(
         "num_clips": len(entries),
         "systems": {s: str(systems.get(s, "")) for s in system_names},
         "codec": getattr(codec, "name", None) if codec is not None else None,
+        "asr_model": str(judges.asr_model) if judges.asr_model is not None else None,
         "metrics": {
             n: {
                 "higher_is_better": METRICS[n].higher_is_better,
@@ -196,13 +206,24 @@ def _safe_metric(name: str, pair: ClipPair, judges: Judges) -> Score:
 
 def _score_emotion_agreement(entries, clips, descriptors) -> None:
     """Corpus-level ``emo_acc``: references = the ground-truth clips of the evaluated split."""
-    emotions = {str(e["id"]): e.get("emotion") for e in entries}
+    emotions = {str(e["id"]): e.get("emotion") or None for e in entries}  # "" = no label (LRS3)
     speakers = {str(e["id"]): e.get("speaker") for e in entries}
     refs = {
         cid: (d, emotions[cid], speakers[cid])
         for cid, d in descriptors[GROUND_TRUTH].items()
         if d is not None and emotions.get(cid) is not None
     }
+    if not refs:  # e.g. LRS3: no labels at all; the classifier needs at least one reference
+        labelled = any(e is not None for e in emotions.values())
+        why = (
+            "no voiced ground-truth clip with an emotion label"
+            if labelled
+            else "no emotion label in the manifest"
+        )
+        for system, per_clip in descriptors.items():
+            for cid in per_clip:
+                clips[system][cid]["emo_acc"] = _score(Score.undefined(why))
+        return
     classifier = NearestProsodyClassifier(refs)
     for system, per_clip in descriptors.items():
         for cid, desc in per_clip.items():

@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
-from ..errors import DependencyError
+from ..errors import DependencyError, InputError
 from .asr import Recognizer
+from .whisper import WhisperRecognizer
 
 
 class Judges:
-    """Lazily built pocketsphinx recognisers and the resemblyzer speaker encoder."""
+    """Lazily built pocketsphinx recognisers, the user's Whisper (``asr_model``, a local
+    checkpoint folder) and the resemblyzer speaker encoder."""
+
+    def __init__(self, asr_model: str | Path | None = None, asr_device: str = "auto") -> None:
+        self.asr_model = Path(asr_model) if asr_model else None
+        self.asr_device = asr_device
 
     @functools.cache  # noqa: B019 - one Judges object lives for a whole evaluation
     def recognizer(self, mode: str):
         return Recognizer(mode)
+
+    @functools.cached_property
+    def whisper(self) -> WhisperRecognizer:
+        if self.asr_model is None:
+            raise InputError("metric wer_whisper needs a Whisper checkpoint (--asr-model DIR)")
+        return WhisperRecognizer(self.asr_model, self.asr_device)
 
     @functools.cached_property
     def voice_encoder(self):

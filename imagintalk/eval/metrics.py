@@ -9,11 +9,12 @@ from .pitch import f0_rmse_cents, vuv_error
 from .prosody import emotion_similarity
 from .quality import pesq_score
 from .speaker import speaker_similarity
-from .wer import wer_grammar, wer_open
+from .wer import wer_grammar, wer_open, wer_whisper
 
 _ALL = (
     Metric("wer_grammar", wer_grammar, False, "ratio", "word error rate, pocketsphinx + GRID JSGF grammar"),
     Metric("wer_open", wer_open, False, "ratio", "word error rate, pocketsphinx open en-US LM"),
+    Metric("wer_whisper", wer_whisper, False, "ratio", "word error rate, the user's Whisper (--asr-model)"),
     Metric("stoi", stoi_score, True, "0..1", "short-time objective intelligibility (pystoi)"),
     Metric("estoi", estoi_score, True, "0..1", "extended STOI (pystoi)"),
     Metric("pesq", pesq_score, True, "MOS 1..4.64", "wide-band PESQ, P.862.2 (pesq)"),
@@ -26,6 +27,19 @@ _ALL = (
 )
 METRICS: dict[str, Metric] = {m.name: m for m in _ALL}
 CORPUS_METRICS = frozenset({"emo_acc"})
+
+
+GRID_ONLY = frozenset({"wer_grammar"})  # meaningless beyond GRID sentences (SynthTalk)
+
+
+def default_metrics(configured: list[str], real_data: bool, whisper: bool) -> list[str]:
+    """The metrics when none are asked for: the configured ones, without the GRID-grammar WER on
+    real data, and with the user's Whisper as the open-vocabulary recogniser when one is given."""
+    names = [n for n in configured if not (real_data and n in GRID_ONLY)]
+    if whisper:
+        names = ["wer_whisper" if n == "wer_open" else n for n in names]
+        names = names if "wer_whisper" in names else ["wer_whisper", *names]
+    return names
 
 
 def resolve_metrics(names: list[str] | None, default: list[str]) -> list[str]:

@@ -22,3 +22,7 @@ class EvalConfig:
         ]
     )
     sample_rate: int = 16000
+    # a Whisper checkpoint folder the user owns (save_pretrained layout) for ``wer_whisper``;
+    # "" = none: WER by pocketsphinx only
+    asr_model: str = ""
+    asr_device: str = "auto"  # auto (CUDA when present), cpu or cuda

@@ -18,11 +18,37 @@ from .espeak_map import espeak_to_unit
 
 SPHINX_RATE = 16000
 _WORD_RE = re.compile(r"[a-z']+")
+_NUMBER_RE = re.compile(r"\d+")
+_THOUSANDS_RE = re.compile(r"(?<=\d),(?=\d{3}\b)")  # "1,000" -> "1000"
+_ONES = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+    "sixteen seventeen eighteen nineteen"
+).split()
+_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+_SCALES = ((10**9, "billion"), (10**6, "million"), (1000, "thousand"), (100, "hundred"))
+
+
+def spell_number(n: int) -> str:
+    """A cardinal in words, without "and": 2008 -> "two thousand eight" (digit by digit >= 10**12)."""
+    if n >= 10**12:
+        return " ".join(_ONES[int(d)] for d in str(n))
+    if n < 20:
+        return _ONES[n]
+    if n < 100:
+        return _TENS[n // 10] + ("" if n % 10 == 0 else " " + _ONES[n % 10])
+    for scale, name in _SCALES:
+        if n >= scale:
+            rest = n % scale
+            return f"{spell_number(n // scale)} {name}" + (f" {spell_number(rest)}" if rest else "")
+    raise AssertionError(n)  # unreachable: every n >= 100 has a scale
 
 
 def normalize_text(text: str) -> list[str]:
-    """Lower-case words for the recogniser: letters and apostrophes kept, the rest is a space."""
-    return [w.strip("'") for w in _WORD_RE.findall(text.lower()) if w.strip("'")]
+    """Lower-case words for the recogniser: numbers spelled out (a recogniser such as Whisper writes
+    "2008" where a transcript says the words), letters and apostrophes kept, the rest is a space."""
+    text = _THOUSANDS_RE.sub("", text.lower())
+    text = _NUMBER_RE.sub(lambda m: f" {spell_number(int(m.group()))} ", text)
+    return [w.strip("'") for w in _WORD_RE.findall(text) if w.strip("'")]
 
 
 def to_sphinx_pcm(wav: np.ndarray, sr: int) -> bytes:
