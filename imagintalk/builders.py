@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from .errors import CheckpointError, DependencyError, InputError
 from .settings import Config
-from .settings.codec import CodecConfig
+from .settings.codec import PRETRAINED_CODECS, CodecConfig
 from .settings.paths import DEFAULT_CODEC_DIR, REPO_ROOT
 
 if TYPE_CHECKING:
@@ -100,4 +100,21 @@ def load_codec(cfg: Config, model_dir: Path | None = None, override: str | None 
 
     torch.manual_seed(cfg.seed)
     path = resolve_codec_path(override or cfg.codec.path, model_dir)
-    return build_codec(replace(cfg.codec, path=path))
+    codec = build_codec(replace(cfg.codec, path=path))
+    check_pretrained_layout(codec, cfg.codec, path)
+    return codec
+
+
+def check_pretrained_layout(codec: Codec, cfg: CodecConfig, path: str) -> None:
+    """A pretrained codec's directory must hold the token layout the config was sized for (e.g. the
+    paper preset's DAC 16 kHz, 12 x 1024 at 50 Hz, not DAC 44 kHz): CheckpointError otherwise."""
+    if codec.name not in PRETRAINED_CODECS:  # world_rvq: the project's own, sized where trained
+        return
+    got = (codec.sample_rate, codec.num_codebooks, codec.cardinality, codec.frame_rate)
+    want = (cfg.sample_rate, cfg.num_codebooks, cfg.cardinality, cfg.frame_rate)
+    if got != want:
+        raise CheckpointError(
+            f"codec {path or codec.name} is {got[0]} Hz, {got[1]} x {got[2]} tokens at {got[3]} Hz, but "
+            f"the config asks for {want[0]} Hz, {want[1]} x {want[2]} at {want[3]} Hz: give "
+            f"a {PRETRAINED_CODECS.get(cfg.name, 'matching')} checkpoint, or size codec.* to this one"
+        )

@@ -20,8 +20,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 from safetensors import safe_open
 
+from imagintalk.builders import load_codec
+from imagintalk.codec.hf import DacCodec
 from imagintalk.errors import CheckpointError
 from imagintalk.settings import load_config
 
@@ -156,3 +159,23 @@ def test_a_local_codec_dir_satisfies_the_check(tmp_path: Path) -> None:
         load_config("paper").check()
     load_config("paper", overrides=[f"codec.path={tmp_path}"]).check()  # the directory is read later
     load_config("paper", overrides=["codec.allow_random_weights=true"]).check()
+
+
+def test_a_local_dac_dir_in_save_pretrained_layout_loads_without_the_flag(tmp_path: Path) -> None:
+    from transformers import DacConfig, DacModel  # heavy, optional: only where used
+
+    torch.manual_seed(0)
+    DacCodec().model.save_pretrained(tmp_path / "dac16")  # the 16 kHz layout (weights: random here)
+    codec = load_codec(load_config("paper", overrides=[f"codec.path={tmp_path / 'dac16'}"]))
+    assert (codec.name, codec.sample_rate, codec.num_codebooks, codec.cardinality, codec.frame_rate) == (
+        "dac", 16000, 12, 1024, 50
+    )  # fmt: skip
+    # another DAC layout (transformers' default: 9 levels at 31 Hz): refused, saying what it is
+    other = DacConfig(n_codebooks=9, encoder_hidden_size=8, decoder_hidden_size=64, hidden_size=64)
+    DacModel(other).save_pretrained(tmp_path / "dac_other")
+    with pytest.raises(
+        CheckpointError,
+        match=r"16000 Hz, 9 x 1024 tokens at 31 Hz, but the config asks for 16000 Hz, 12 x 1024 at 50 Hz: "
+        r"give a DAC 16 kHz checkpoint",
+    ):
+        load_codec(load_config("paper", overrides=[f"codec.path={tmp_path / 'dac_other'}"]))
