@@ -25,7 +25,7 @@ from safetensors import safe_open
 
 from imagintalk.builders import load_codec
 from imagintalk.codec.hf import DacCodec
-from imagintalk.errors import CheckpointError
+from imagintalk.errors import CheckpointError, InputError
 from imagintalk.settings import load_config
 
 RANDOM_DAC = ("--set", "codec.allow_random_weights=true")  # tests only: the DAC's output is noise
@@ -179,3 +179,10 @@ def test_a_local_dac_dir_in_save_pretrained_layout_loads_without_the_flag(tmp_pa
         r"give a DAC 16 kHz checkpoint",
     ):
         load_codec(load_config("paper", overrides=[f"codec.path={tmp_path / 'dac_other'}"]))
+
+
+def test_a_fine_level_completer_is_refused_with_the_dac_before_training() -> None:
+    asked = ["codec.allow_random_weights=true", "dit.num_codebooks=4", "fine.enabled=true"]
+    with pytest.raises(InputError, match=r"code vectors \(world_rvq\), not dac.*dit\.num_codebooks=12"):
+        load_config("paper", overrides=asked).check()
+    load_config("paper", overrides=asked[:2]).check()  # a coarse DiT alone: decodes its levels only

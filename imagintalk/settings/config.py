@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from .codec import CodecConfig
+from .codec import PRETRAINED_CODECS, CodecConfig
 from .data import DataConfig
 from .dit import DiTConfig, dit_preset
 from .eval import EvalConfig
@@ -81,6 +81,14 @@ class Config:
                 raise InputError(f"config mismatch: {name_a} = {a} but {name_b} = {b}")
         self.sampling.validate()
         self.fine.validate()
+        if self.completes_fine_levels and self.codec.name in PRETRAINED_CODECS:
+            # refused here, not after a long stage 3: the completer works in code vectors, which
+            # only the project's own codec exposes (codec.base.Codec.vectors)
+            raise InputError(
+                f"the fine-level completer needs a codec that exposes its code vectors (world_rvq), not "
+                f"{self.codec.name}: let the DiT generate all {self.codec.num_codebooks} levels "
+                f"(dit.num_codebooks={self.codec.num_codebooks}) or set fine.enabled=false"
+            )
         # a config naming a pretrained codec must say where its weights are: the model dir records
         # the codec its tokens come from, and training or speaking without one would make noise
         self.codec.check_weights()
