@@ -21,8 +21,9 @@ from imagintalk.data.feature_file import read_features, write_features
 from imagintalk.data.prepare import PrepareReport, prepare_dataset
 from imagintalk.data.unit_sequences import UnitSequenceDataset, collate_units
 from imagintalk.errors import InputError
+from imagintalk.manifest import read_manifest, write_manifest
 from imagintalk.settings import load_config
-from imagintalk.synth.corpus import generate_corpus, read_manifest, write_manifest
+from imagintalk.synth.corpus import generate_corpus
 from imagintalk.units import NUM_UNITS, units_from_manifest_entry
 from imagintalk.video.crops import normalize_mouth
 

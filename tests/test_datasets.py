@@ -18,9 +18,9 @@ from imagintalk.codec.train import train_world_rvq
 from imagintalk.data.feature_file import read_features
 from imagintalk.datasets import ADAPTERS, ClipEntry, assign_splits, build_manifest, get_adapter
 from imagintalk.errors import InputError
+from imagintalk.manifest import read_manifest
 from imagintalk.pipeline.mux import mux_speech
 from imagintalk.settings import load_config
-from imagintalk.synth.corpus import read_manifest
 
 SR = 16000
 

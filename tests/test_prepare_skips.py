@@ -23,8 +23,9 @@ from imagintalk.data.extract import (
     check_audio,
     skip_kind,
 )
+from imagintalk.manifest import read_manifest, write_manifest
 from imagintalk.settings import load_config
-from imagintalk.synth.corpus import generate_corpus, read_manifest, write_manifest
+from imagintalk.synth.corpus import generate_corpus
 from imagintalk.video.io import iter_frames, write_video
 
 GOOD = 2

@@ -18,10 +18,11 @@ from imagintalk.commands import train as train_command
 from imagintalk.data.feature_file import read_features
 from imagintalk.data.prepare import prepare_dataset
 from imagintalk.errors import ImaginTalkError, InputError
+from imagintalk.manifest import read_manifest, write_manifest
 from imagintalk.models.bundle import COMPONENTS, load_bundle
 from imagintalk.settings import load_config
 from imagintalk.settings.train import TRAIN_PRESETS, train_preset
-from imagintalk.synth.corpus import generate_corpus, read_manifest, write_manifest
+from imagintalk.synth.corpus import generate_corpus
 
 NUM_CLIPS = 5  # 4 train + 1 val
 # the debug preset's expression CNN wants per-frame crops that prepared data does not hold

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ImaginTalkError, InputError
+from ..manifest import check_clip_ids, manifest_path, read_manifest
 from .common import add_config_args, config_from_args
 
 log = logging.getLogger(__name__)
@@ -52,22 +53,15 @@ def parse_shard(text: str) -> tuple[int, int]:
     return index, count
 
 
-def read_manifest(data_dir: Path) -> list[dict]:
+def read_entries(data_dir: Path) -> list[dict]:
     """Entries of DIR/manifest.jsonl, each with 'id' and 'video' (resolved against DIR)."""
-    path = data_dir / "manifest.jsonl"
-    entries = []
-    for number, line in enumerate(path.read_text().splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            entry = json.loads(line)
-            clip_id, video = str(entry["id"]), entry["video"]
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise InputError(f"{path}:{number}: not a manifest line with 'id' and 'video' ({exc})") from None
-        entry["video"] = str(data_dir / video)
-        if "/" in clip_id or clip_id in ("", ".", ".."):
-            raise InputError(f"{path}:{number}: clip id {clip_id!r} cannot name a file")
-        entries.append(entry)
+    path = manifest_path(data_dir)
+    entries = read_manifest(path)
+    check_clip_ids(entries, path)
+    for number, entry in enumerate(entries, 1):
+        if not entry.get("video"):
+            raise InputError(f"{path}: entry {number} ({entry['id']}) has no 'video'")
+        entry["video"] = str(data_dir / entry["video"])
     return entries
 
 
@@ -119,7 +113,7 @@ def run_dataset(data_dir: Path, cfg, out: str | None, shard: tuple[int, int]) ->
 
     if not (data_dir / "manifest.jsonl").is_file():
         raise InputError(f"{data_dir} is a directory without manifest.jsonl (expected a SynthTalk data dir)")
-    entries = read_manifest(data_dir)[shard[0] :: shard[1]]
+    entries = read_entries(data_dir)[shard[0] :: shard[1]]
     out_dir = Path(out) if out else data_dir / "crops"
     out_dir.mkdir(parents=True, exist_ok=True)
     detector = build_detector(cfg.video.detector, upsample=cfg.video.upsample)

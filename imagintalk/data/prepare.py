@@ -21,15 +21,14 @@ from typing import Any
 
 from ..builders import load_codec
 from ..errors import ImaginTalkError, InputError
+from ..manifest import MANIFEST, check_clip_ids, read_manifest
 from ..settings import Config
 from ..settings.data import DataConfig
-from ..synth.corpus import read_manifest
 from .codec_identity import check_same_codec, codec_identity, read_pinned, token_rate_factor
 from .extract import ClipExtractor, skip_kind
 from .feature_file import CODEC_FILE, FEATURES_DIR, is_complete, read_features, write_features
 
 log = logging.getLogger(__name__)
-MANIFEST = "manifest.jsonl"
 
 
 @dataclass
@@ -64,10 +63,7 @@ def read_entries(data_dir: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         raise InputError(f"{data_dir} has no {MANIFEST} (expected a SynthTalk-style data dir)")
     entries = read_manifest(path)
-    for number, entry in enumerate(entries, 1):
-        cid = str(entry.get("id", "")) if isinstance(entry, dict) else ""
-        if not cid or "/" in cid or cid in (".", ".."):
-            raise InputError(f"{path}:{number}: clip id {cid!r} cannot name a file")
+    check_clip_ids(entries, path)
     return entries
 
 
@@ -166,9 +162,10 @@ def prepare_dataset(
         _EXTRACTOR = ClipExtractor(cfg, codec, data_cfg)
         results = [_prepare_one(job) for job in tqdm(jobs, file=sys.stderr, **bar)]
     else:
-        # fork (like torch's DataLoader workers): no re-import of the caller's __main__, which spawn
-        # needs guarded; each worker still builds its own models and runs one thread
-        context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+        # forkserver, not fork: forking a process whose OpenCV / OpenMP threads hold a lock
+        # deadlocks the child (a library caller may have run models already); like spawn it
+        # re-imports the caller's __main__, so scripts need the usual ``if __name__ == "__main__"``
+        context = multiprocessing.get_context("forkserver" if sys.platform.startswith("linux") else "spawn")
         with context.Pool(workers, initializer=_init_worker, initargs=init_args) as pool:
             results = list(tqdm(pool.imap(_prepare_one, jobs, chunksize=1), file=sys.stderr, **bar))
     sizes = []

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import InputError
+from ..manifest import MANIFEST
 from .base import DEFAULT_VAL_SHARE, ClipEntry, Scan, assign_splits, write_manifest
 from .lrs3 import scan_lrs2, scan_lrs3
 from .mead import scan_mead
@@ -30,9 +31,6 @@ def get_adapter(name: str) -> Adapter:
     if name not in ADAPTERS:
         raise InputError(f"unknown dataset {name!r}; choose one of {', '.join(sorted(ADAPTERS))}")
     return ADAPTERS[name]
-
-
-MANIFEST = "manifest.jsonl"
 
 
 def build_manifest(

@@ -9,13 +9,13 @@ small transcript files.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import manifest
 from ..errors import InputError
 
 DEFAULT_VAL_SHARE = 0.05
@@ -119,11 +119,5 @@ def drop_duplicate_ids(scan: Scan) -> None:
 
 
 def write_manifest(entries: list[ClipEntry], path: str | Path) -> Path:
-    """Entries -> ``path`` (JSON lines sorted by id, the SynthTalk manifest's format), atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    rows = sorted((e.to_manifest() for e in entries), key=lambda r: r["id"])
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(json.dumps(r, separators=(", ", ": ")) + "\n" for r in rows))
-    tmp.replace(path)
-    return path
+    """Entries -> ``path`` (replacing what was there: the dataset is scanned whole), atomically."""
+    return manifest.write_manifest(path, [e.to_manifest() for e in entries], merge=False)

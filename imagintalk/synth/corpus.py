@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import sys
@@ -11,12 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..manifest import MANIFEST, write_manifest
 from ..settings.synth import SynthConfig
 from .clip import SPLITS, render_clip
 from .emotions import check_emotions
 from .speakers import check_pool
-
-MANIFEST = "manifest.jsonl"
 
 
 @dataclass
@@ -54,24 +52,6 @@ def _make_clip(job: tuple[str, int, str, int, SynthConfig]) -> dict[str, Any]:
     out_dir, seed, split, index, cfg = job
     record, _ = render_clip(Path(out_dir), seed, split, index, cfg)
     return record
-
-
-def read_manifest(path: Path) -> list[dict[str, Any]]:
-    if not path.is_file():
-        return []
-    try:
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    except json.JSONDecodeError as exc:
-        raise InputError(f"manifest {path} is not valid JSON lines: {exc}") from None
-
-
-def write_manifest(path: Path, records: list[dict[str, Any]]) -> None:
-    """Merge ``records`` into the manifest (same id: replaced), sorted by id, atomically."""
-    merged = {r["id"]: r for r in read_manifest(path)}
-    merged.update({r["id"]: r for r in records})
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(json.dumps(merged[k], separators=(", ", ": ")) + "\n" for k in sorted(merged)))
-    tmp.replace(path)
 
 
 def generate_corpus(
@@ -117,8 +97,10 @@ def generate_corpus_summary(
     if workers <= 1:
         records = [_make_clip(job) for job in tqdm(jobs, **bar)]
     else:
-        # fork: workers inherit the imported modules; each builds its own espeak engine
-        context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+        # forkserver, not fork: a fork of a process whose OpenCV / OpenMP threads hold a lock
+        # deadlocks the child (seen after the caller had prepared clips); each worker builds
+        # its own espeak engine
+        context = multiprocessing.get_context("forkserver" if sys.platform.startswith("linux") else "spawn")
         with context.Pool(workers, initializer=_init_worker) as pool:
             records = list(tqdm(pool.imap(_make_clip, jobs, chunksize=1), **bar))
     manifest = out / MANIFEST
