@@ -21,6 +21,7 @@ from ..codec.audio import read_audio_native, resample
 from ..codec.base import Codec
 from ..errors import InputError, NoFaceError
 from ..features import speaker_embedding
+from ..features.extractors import check_extractors
 from ..features.prosody import prosody_contours, targets_from_contours
 from ..features.visual import visual_features
 from ..settings import Config
@@ -105,6 +106,7 @@ class ClipExtractor:
         self.factor = token_rate_factor(codec.frame_rate, cfg.video.fps, cfg.units.frame_rate)
         self.detector = build_detector(cfg.video.detector, upsample=cfg.video.upsample)
         cfg.units.validate()
+        check_extractors(cfg.style)  # a bad extractor name, file or width fails before any clip
         self._phones: PhoneRecognizer | None = None  # built on the first clip without a transcript
 
     def units(

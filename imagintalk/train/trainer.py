@@ -20,6 +20,8 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import resource
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -85,6 +87,23 @@ def to_device(batch: Any, device: torch.device) -> Any:
 
 def _scalar(value: Any) -> float:
     return float(value.detach().float().mean()) if isinstance(value, torch.Tensor) else float(value)
+
+
+class _Throughput:
+    """Clips per second (all ranks) since the last log, and this process's peak memory."""
+
+    def __init__(self, step: int, clips_per_step: int) -> None:
+        self.step, self.time, self.clips_per_step = step, time.perf_counter(), clips_per_step
+
+    def read(self, step: int, device: torch.device) -> dict[str, float]:
+        now = time.perf_counter()
+        out = {"clips_per_s": (step - self.step) * self.clips_per_step / max(now - self.time, 1e-9)}
+        self.step, self.time = step, now
+        # ru_maxrss is in KiB on Linux
+        out["peak_rss_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+        if device.type == "cuda":
+            out["peak_gpu_gib"] = torch.cuda.max_memory_allocated(device) / 2**30
+        return out
 
 
 class Trainer:
@@ -304,6 +323,7 @@ class Trainer:
         bar = tqdm(total=opts.max_steps, initial=self.step, desc="train", unit="step",
                    disable=not (opts.progress and self.dist.is_main))  # fmt: skip
         last_loss = math.nan
+        meter = _Throughput(self.step, opts.batch_size * opts.grad_accum * self.dist.world_size)
         try:
             while self.step < opts.max_steps:
                 self.sampler.set_epoch(self.epoch)
@@ -322,6 +342,7 @@ class Trainer:
                     if self.step % opts.log_every == 0 or self.step == opts.max_steps:
                         values["loss"] = ddp.mean_over_ranks(values["loss"], self.dist, self.device)
                         values["lr"] = float(self.optimizer.param_groups[0]["lr"])
+                        values.update(meter.read(self.step, self.device))
                         last_loss = values["loss"]
                         self._log(values, "train")
                         bar.set_postfix(loss=f"{last_loss:.4f}")
