@@ -1,14 +1,18 @@
-"""``imagintalk prepare``: one training feature file per clip of a data dir.
+"""``imagintalk prepare``: the training features of every clip of a data dir.
 
     imagintalk prepare data/synth/train [--codec models/codec] [--shard 0/4] [--workers 2] [--overwrite]
     imagintalk prepare --dataset lrs3 --root /data/LRS3 data/lrs3 [--val-share 0.05] ...
+    torchrun --nnodes M --nproc_per_node P -m imagintalk prepare ...   (shard RANK/WORLD_SIZE)
+    imagintalk prepare --merge SRC_DIR [SRC_DIR ...] DATA_DIR
 
-Reads DIR/manifest.jsonl and writes DIR/features/<id>.npz (mouth ROIs, face crops, face
-descriptor, expression, units, codec codes, speaker embedding, prosody) plus
-DIR/features/prepare_report.json. Training then never decodes video or runs the outside
-models again. With --dataset (lrs3, lrs2, mead, ravdess) the manifest is first (re)written
-from the dataset as it ships under --root (absolute paths into it; speaker-disjoint
-train / val splits), and the files it cannot use are reported with their reasons.
+Reads DIR/manifest.jsonl and writes one DIR/features/<id>.npz per clip (mouth ROIs, face crops,
+face descriptor, expression, units, codec codes, speaker embedding, prosody); once the shard is
+done they are packed into DIR/features/pack-<I>of<N>-<seq>.zip (--no-pack: kept loose), and
+DIR/features/prepare_report[_IofN].json is written. A killed run resumes where it stopped.
+--merge puts shards prepared into separate dirs into DATA_DIR. Training then never decodes
+video or runs the outside models again. With --dataset (lrs3, lrs2, mead, ravdess) the
+manifest is first (re)written from the dataset as it ships under --root (absolute paths into
+it; speaker-disjoint train / val splits), and the files it cannot use are reported with their reasons.
 See docs/training_data.md.
 """
 
@@ -34,8 +38,10 @@ def register(subparsers) -> None:
     )
     parser.add_argument(
         "data_dir",
+        nargs="+",
         metavar="DATA_DIR",
-        help="a dir with manifest.jsonl (e.g. a SynthTalk split); with --dataset, where it is written",
+        help="a dir with manifest.jsonl (e.g. a SynthTalk split); with --dataset, where it is written; "
+        "with --merge: the prepared source dirs, then the target dir",
     )
     parser.add_argument(
         "--dataset",
@@ -57,7 +63,15 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--codec", metavar="NAME_OR_DIR", help="codec name (world_rvq, dac, encodec) or directory"
     )
-    parser.add_argument("--shard", default="0/1", metavar="I/N", help="prepare clips I, I+N, ... (0-based)")
+    parser.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="prepare clips I, I+N, ... (0-based; default RANK/WORLD_SIZE under torchrun, else 0/1)",
+    )
+    parser.add_argument("--no-pack", action="store_true", help="keep one file per clip (no packs)")
+    parser.add_argument(
+        "--merge", action="store_true", help="merge prepared dirs: DATA_DIR is SRC_DIR [SRC_DIR ...] TARGET"
+    )
     parser.add_argument("--workers", type=int, help="processes (0 = one per CPU core; default 1)")
     parser.add_argument("--overwrite", action="store_true", help="redo clips that are already prepared")
     parser.add_argument("--face-crops", type=int, help="aligned face crops kept per clip (default 4)")
@@ -104,11 +118,45 @@ def manifest_from_dataset(args: argparse.Namespace, data_dir) -> None:
         print(f"  {line}")
 
 
+def shard_of(text: str | None, environ) -> tuple[int, int]:
+    """--shard I/N, else RANK/WORLD_SIZE when torchrun set them, else 0/1."""
+    if text:
+        return parse_shard(text)
+    rank, world = environ.get("RANK"), environ.get("WORLD_SIZE")
+    if rank is None or world is None:
+        return 0, 1
+    shard = parse_shard(f"{rank}/{world}")
+    print(f"shard {shard[0]}/{shard[1]} (from RANK / WORLD_SIZE)")
+    return shard
+
+
+def run_merge(args: argparse.Namespace) -> int:
+    """--merge SRC_DIR ... DATA_DIR."""
+    from ..data.merge import merge_prepared
+
+    if len(args.data_dir) < 2:
+        raise InputError("--merge needs SRC_DIR [SRC_DIR ...] DATA_DIR")
+    if args.dataset != "synth" or args.shard or args.overwrite:
+        raise InputError("--merge takes only dirs (no --dataset, --shard or --overwrite)")
+    report = merge_prepared(args.data_dir[:-1], args.data_dir[-1])
+    print(
+        f"merged {len(args.data_dir) - 1} dirs into {args.data_dir[-1]}: {report.prepared} clips prepared, "
+        f"{report.failed} failed, {len(report.packs)} packs"
+    )
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    import os
     from pathlib import Path
 
     from ..data.prepare import prepare_dataset
 
+    if args.merge:
+        return run_merge(args)
+    if len(args.data_dir) != 1:
+        raise InputError("prepare takes one DATA_DIR (several only with --merge SRC_DIR ... DATA_DIR)")
+    shard = shard_of(args.shard, os.environ)
     cfg = config_from_args(args)
     apply_codec_arg(cfg, args.codec)
     data_cfg = getattr(cfg, "data", None) or DataConfig()
@@ -120,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--face-crops must be >= 1 and --face-crop-size >= 8")
     if args.workers is not None and args.workers < 0:
         raise InputError("--workers must be >= 0")
-    data_dir = Path(args.data_dir)
+    data_dir = Path(args.data_dir[0])
     if args.dataset != "synth":
         manifest_from_dataset(args, data_dir)
     elif args.root or args.angles:
@@ -128,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
     if not data_dir.is_dir():
         raise InputError(f"data dir not found: {data_dir}")
     report = prepare_dataset(
-        data_dir, cfg, data_cfg, parse_shard(args.shard), args.workers, args.overwrite, not args.no_progress
+        data_dir, cfg, data_cfg, shard, args.workers, args.overwrite, not args.no_progress, not args.no_pack
     )
     print(
         f"{report.clips} clips: {report.prepared} prepared, {report.skipped_existing} already done, "
@@ -137,6 +185,8 @@ def run(args: argparse.Namespace) -> int:
         f"{report.seconds_per_clip} s/clip, {report.bytes_per_clip / 1e3:.0f} kB/clip; "
         f"codec {report.codec['name']} {report.codec['fingerprint']}"
     )
+    if report.packs:
+        print(f"  packed into {', '.join(report.packs)}")
     for kind, ids in report.ids_by_reason().items():
         more = f", ... ({len(ids) - SHOWN_IDS} more)" if len(ids) > SHOWN_IDS else ""
         print(f"  skipped {len(ids)} ({kind}): {', '.join(ids[:SHOWN_IDS])}{more}")

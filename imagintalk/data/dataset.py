@@ -19,6 +19,7 @@ from ..errors import InputError
 from ..features.prosody import ProsodyContours, contour_level, speaker_levels, targets_from_contours
 from .codec_identity import check_same_codec, read_pinned
 from .feature_file import CODEC_FILE, CONTOUR_KEYS, FEATURES_DIR, PROSODY_KEYS, read_features
+from .feature_store import FeatureRef, list_clips
 
 FRAME_KEYS = ("mouth", "detected", "expression")
 TOKEN_KEYS = ("units", "codes", *PROSODY_KEYS)  # codes: token axis last
@@ -26,11 +27,10 @@ CLIP_KEYS = ("face_crops", "identity", "speaker_embedding", "id", "speaker", "em
 IDENTITY_KEYS = ("codec_name", "codec_fingerprint", "token_rate_factor", "split", "speaker")
 
 
-def list_feature_files(data_dir: Path) -> list[Path]:
-    files = sorted((data_dir / FEATURES_DIR).glob("*.npz"))
-    if not files:
-        raise InputError(f"no feature files in {data_dir / FEATURES_DIR}; run: imagintalk prepare {data_dir}")
-    return files
+def list_feature_files(data_dir: Path) -> list[FeatureRef]:
+    """Every prepared clip of ``data_dir`` (loose or packed, ``feature_store``), sorted by id."""
+    missing = f"no feature files in {data_dir / FEATURES_DIR}; run: imagintalk prepare {data_dir}"
+    return list_clips(data_dir, missing)
 
 
 class FeatureDataset(Dataset):
@@ -59,7 +59,7 @@ class FeatureDataset(Dataset):
         self.emotions = list(emotions)
         files = list_feature_files(self.data_dir)
         pinned = read_pinned(self.data_dir / FEATURES_DIR / CODEC_FILE)
-        self.files: list[Path] = []
+        self.files: list[FeatureRef] = []  # plain data: safe to send to DataLoader workers
         self.speakers: list[str] = []
         for path in files:
             info = read_features(path, IDENTITY_KEYS)

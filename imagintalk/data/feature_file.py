@@ -51,26 +51,35 @@ def write_features(path: Path, arrays: dict[str, Any]) -> Path:
     return path
 
 
-def read_features(path: Path, keys: tuple[str, ...] | None = None) -> dict[str, Any]:
-    """Load ``keys`` (default: all) of a feature file; strings and 0-d arrays become Python values."""
+def _source(source: Any):
+    """A path or a ``feature_store.FeatureRef`` (anything with ``open("rb")``) -> that object."""
+    return Path(source) if isinstance(source, str) else source
+
+
+def read_features(source: Any, keys: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """Load ``keys`` (default: all) of a clip's features (a file path, or a ``FeatureRef`` of a
+    loose or packed clip); strings and 0-d arrays become Python values."""
+    source = _source(source)
     try:
-        with np.load(path, allow_pickle=False) as data:
+        with source.open("rb") as handle, np.load(handle, allow_pickle=False) as data:
             names = data.files if keys is None else keys
             out = {k: data[k] for k in names}
     except KeyError as exc:
-        raise InputError(f"feature file {path} lacks {exc}; re-run: imagintalk prepare --overwrite") from None
+        raise InputError(
+            f"feature file {source} lacks {exc}; re-run: imagintalk prepare --overwrite"
+        ) from None
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise InputError(f"cannot read feature file {path}: {exc}") from None
+        raise InputError(f"cannot read feature file {source}: {exc}") from None
     for key, value in out.items():
         if value.ndim == 0:
             out[key] = value.item()
     return out
 
 
-def is_complete(path: Path) -> bool:
-    """True when ``path`` is a readable feature file of this format version with every required key."""
+def is_complete(source: Any) -> bool:
+    """True when ``source`` is a readable feature file of this format version with every required key."""
     try:
-        with np.load(path, allow_pickle=False) as data:
+        with _source(source).open("rb") as handle, np.load(handle, allow_pickle=False) as data:
             return set(REQUIRED_KEYS) <= set(data.files) and int(data["format_version"]) == FORMAT_VERSION
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         return False

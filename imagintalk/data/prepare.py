@@ -1,6 +1,10 @@
 """``imagintalk prepare``: every clip of a data dir -> ``DIR/features/<id>.npz`` (see ``feature_file``).
 
-Clips already prepared are skipped (unless ``overwrite``); a clip that fails is counted
+Each clip is written as its own file, atomically, so a killed run continues where it stopped;
+with ``pack``, a shard that has finished moves its clips into packs
+``features/pack-<I>of<N>-<seq>.zip`` of at most ``data_cfg.pack_clips`` clips (``feature_store``):
+few large files for a cluster file system, named by shard so machines never write the same file.
+Clips already prepared (loose or packed) are skipped (unless ``overwrite``); a clip that fails is counted
 and reported by kind (no face, silent audio, ...: see ``extract.SKIP_KINDS``), never fatal;
 ``shard=(i, n)`` takes clips i, i+n, ...; ``workers`` processes
 each load the models once and run one torch thread. The codec is pinned in
@@ -27,6 +31,7 @@ from ..settings.data import DataConfig
 from .codec_identity import check_same_codec, codec_identity, read_pinned, token_rate_factor
 from .extract import ClipExtractor, skip_kind
 from .feature_file import CODEC_FILE, FEATURES_DIR, is_complete, read_features, write_features
+from .feature_store import PACK_GLOB, PACK_NAME, FeatureRef, next_seq, pack_name, scan, write_pack
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +51,7 @@ class PrepareReport:
     seconds: float = 0.0
     seconds_per_clip: float = 0.0
     bytes_per_clip: float = 0.0
+    packs: list[str] = field(default_factory=list)  # the packs this run wrote
     failures: dict[str, str] = field(default_factory=dict)  # clip id -> its one-line error
     skipped_by_reason: dict[str, int] = field(default_factory=dict)  # kind (``skip_kind``) -> clips
 
@@ -113,12 +119,44 @@ def _pin_codec(features_dir: Path, identity: dict[str, Any], overwrite: bool) ->
         check_same_codec(pinned, identity, f"{features_dir}")
     if pinned is None or overwrite:
         features_dir.mkdir(parents=True, exist_ok=True)
-        tmp = pinned_path.with_name(CODEC_FILE + ".tmp")
+        tmp = pinned_path.with_name(f"{CODEC_FILE}.{os.getpid()}.tmp")  # ranks may pin at once
         tmp.write_text(json.dumps(identity, indent=2) + "\n")
         tmp.replace(pinned_path)
 
 
-def _already_done(path: Path, fingerprint: str) -> bool:
+def _drop_packs(features_dir: Path, shard: tuple[int, int]) -> None:
+    """--overwrite: the shard's own packs go (their clips are redone; a killed rerun redoes the rest)."""
+    for path in features_dir.glob(PACK_GLOB):
+        match = PACK_NAME.match(path.name)
+        if match and (int(match[1]), int(match[2])) == shard:
+            path.unlink()
+
+
+def pack_shard(
+    features_dir: Path, ids: set[str], shard: tuple[int, int], fingerprint: str, per_pack: int
+) -> list[str]:
+    """Move the finished loose clips among ``ids`` into new packs of the shard; -> their names.
+
+    Each pack is complete (temp name, then renamed) before its loose files are deleted; a clip
+    found both loose and packed (a run killed between the two) keeps its packed copy.
+    """
+    loose, packed = scan(features_dir)
+    in_packs = {ref.clip_id for ref in packed}
+    mine = [ref for ref in loose if ref.clip_id in ids]
+    leftovers = [ref for ref in mine if ref.clip_id in in_packs]
+    todo = [ref for ref in mine if ref.clip_id not in in_packs and _already_done(ref, fingerprint)]
+    names, seq = [], next_seq(features_dir, shard)
+    for start in range(0, len(todo), per_pack):
+        chunk = todo[start : start + per_pack]
+        names.append(write_pack(features_dir / pack_name(shard, seq + len(names)), chunk).name)
+        for ref in chunk:
+            ref.path.unlink()
+    for ref in leftovers:
+        ref.path.unlink()
+    return names
+
+
+def _already_done(path: Path | FeatureRef, fingerprint: str) -> bool:
     return (
         is_complete(path) and read_features(path, ("codec_fingerprint",))["codec_fingerprint"] == fingerprint
     )
@@ -132,8 +170,9 @@ def prepare_dataset(
     workers: int | None = None,
     overwrite: bool = False,
     progress: bool = True,
+    pack: bool = False,
 ) -> PrepareReport:
-    """Prepare the shard's clips of ``data_dir``; write and return the report."""
+    """Prepare the shard's clips of ``data_dir``, then pack them (``pack``); write and return the report."""
     from tqdm import tqdm
 
     start = time.time()
@@ -142,13 +181,18 @@ def prepare_dataset(
     codec = load_codec(cfg)
     identity = codec_identity(codec)
     token_rate_factor(codec.frame_rate, cfg.video.fps, cfg.units.frame_rate)  # fail early, before any clip
+    if pack and data_cfg.pack_clips < 1:
+        raise InputError(f"data.pack_clips must be >= 1, got {data_cfg.pack_clips}")
     features_dir = data_dir / FEATURES_DIR
     _pin_codec(features_dir, identity, overwrite)
+    if overwrite:
+        _drop_packs(features_dir, shard)
+    packed = {ref.clip_id for ref in scan(features_dir)[1]}  # member lists only: a resume stays fast
     report = PrepareReport(str(data_dir), f"{shard[0]}/{shard[1]}", identity, clips=len(entries))
     jobs = []
     for entry in entries:
         out = features_dir / f"{entry['id']}.npz"
-        if not overwrite and _already_done(out, identity["fingerprint"]):
+        if not overwrite and (str(entry["id"]) in packed or _already_done(out, identity["fingerprint"])):
             report.skipped_existing += 1
         else:
             jobs.append((entry, str(data_dir), str(out)))
@@ -184,6 +228,15 @@ def prepare_dataset(
     report.seconds = round(time.time() - start, 2)
     report.seconds_per_clip = round(report.seconds / max(len(jobs), 1), 3)
     report.bytes_per_clip = round(sum(sizes) / max(len(sizes), 1), 1)
+    if pack:
+        ids = {str(entry["id"]) for entry in entries}
+        report.packs = pack_shard(features_dir, ids, shard, identity["fingerprint"], data_cfg.pack_clips)
     name = "prepare_report.json" if shard[1] == 1 else f"prepare_report_{shard[0]}of{shard[1]}.json"
-    (features_dir / name).write_text(json.dumps(asdict(report), indent=2) + "\n")
+    write_report(features_dir / name, report)
     return report
+
+
+def write_report(path: Path, report: PrepareReport) -> None:
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(asdict(report), indent=2) + "\n")
+    tmp.replace(path)

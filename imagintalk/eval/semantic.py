@@ -3,7 +3,7 @@
     python -m imagintalk.eval.semantic DATA_DIR [--model DIR] [--tau 0.9 0.8 ...] [--limit N]
         [--hide SECONDS]
 
-DATA_DIR must be prepared (``imagintalk prepare DATA_DIR``: features/<id>.npz hold the
+DATA_DIR must be prepared (``imagintalk prepare DATA_DIR``: its features/ hold the
 mouth ROIs and the reference units). Each clip is taken whole, through exactly the
 inference path (:func:`imagintalk.models.bundle.semantic_condition`); the training of stage 1
 reports the same numbers on its validation split.
@@ -163,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m imagintalk.eval.semantic", description=__doc__.split("\n\n")[0]
     )
-    parser.add_argument("data", type=Path, help="a prepared data directory (features/*.npz)")
+    parser.add_argument("data", type=Path, help="a prepared data directory (imagintalk prepare)")
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR)
     parser.add_argument("--tau", type=float, nargs="+", help="detector thresholds (default: the model's)")
     parser.add_argument("--limit", type=int, help="only the first N clips")

@@ -2,7 +2,7 @@
 
     python -m imagintalk.eval.style DATA_DIR [--model DIR] [--limit N] [--json OUT]
 
-DATA_DIR must be prepared (``imagintalk prepare DATA_DIR``: features/<id>.npz hold the face
+DATA_DIR must be prepared (``imagintalk prepare DATA_DIR``: its features/ hold the face
 descriptors, expression features and the target speech's speaker embedding and prosody). Run it
 on the test split to see how well the map reaches voices it never trained on; stage 2 reports
 the same numbers on its validation split.
@@ -73,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m imagintalk.eval.style", description=__doc__.split("\n\n")[0]
     )
-    parser.add_argument("data", type=Path, help="a prepared data directory (features/*.npz)")
+    parser.add_argument("data", type=Path, help="a prepared data directory (imagintalk prepare)")
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR)
     parser.add_argument("--limit", type=int, help="only the first N clips")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")

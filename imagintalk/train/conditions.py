@@ -41,14 +41,13 @@ COND_KEYS = ("codes", "c_lip", "c_emo", "c_id")
 
 
 def cache_key(run: StageRun, source: DataSource) -> str:
-    """sha256 over the frozen networks' files, the clips (names, sizes, times), the settings
+    """sha256 over the frozen networks' files, the clips (names, sizes, times or CRCs), the settings
     sections that shape the conditions (``CONDITION_SECTIONS``, whole) and the switches."""
     digest = hashlib.sha256()
     for name in FROZEN:
         digest.update((run.model_dir / f"{name}.safetensors").read_bytes())
-    for path in check_prepared(source.data_dir):
-        stat = path.stat()
-        digest.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    for ref in check_prepared(source.data_dir):  # loose: size:mtime_ns (as before); packed: size:crc32
+        digest.update(f"{ref.name}:{ref.fingerprint}".encode())
     tcfg = run.train_cfg
     settings = {name: asdict(getattr(run.cfg, name)) for name in CONDITION_SECTIONS}
     switches = [source.split, tcfg.stage3_units, tcfg.stage3_refine, tcfg.val_max_clips, settings]

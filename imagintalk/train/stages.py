@@ -22,6 +22,7 @@ from torch.utils.data import Dataset
 from ..checkpoint import latest_checkpoint
 from ..data.dataset import FeatureDataset
 from ..data.feature_file import read_features
+from ..data.feature_store import FeatureRef, list_clips
 from ..errors import InputError
 from ..models.bundle import save_component
 from ..settings import Config
@@ -88,16 +89,12 @@ class StageRun:
 
 
 # --- data ---------------------------------------------------------------------------------------
-def check_prepared(data_dir: Path) -> list[Path]:
-    """The feature files of a prepared data dir; InputError (one line) when there are none."""
+def check_prepared(data_dir: Path) -> list[FeatureRef]:
+    """The prepared clips of a data dir (loose or packed); InputError (one line) when there are none."""
     if not data_dir.is_dir():
         raise InputError(f"data dir not found: {data_dir}")
-    files = sorted((data_dir / "features").glob("*.npz"))
-    if not files:
-        raise InputError(
-            f"{data_dir} is not prepared (no features/*.npz); run: imagintalk prepare {data_dir}"
-        )
-    return files
+    missing = f"{data_dir} is not prepared (no clips in features/); run: imagintalk prepare {data_dir}"
+    return list_clips(data_dir, missing)
 
 
 def splits_of(data_dir: Path) -> dict[str, int]:
