@@ -8,6 +8,8 @@ writer for all of them, so the format cannot drift apart.
 from __future__ import annotations
 
 import json
+import os
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +68,7 @@ def write_manifest(path: str | Path, records: list[dict[str, Any]], merge: bool 
     path = Path(path)
     rows = {r["id"]: r for r in read_manifest(path, missing_ok=True)} if merge else {}
     rows.update({r["id"]: r for r in records})
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{socket.gethostname()}.{os.getpid()}.tmp")  # ranks write at once
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_text("".join(json.dumps(rows[k], separators=(", ", ": ")) + "\n" for k in sorted(rows)))

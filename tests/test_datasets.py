@@ -16,6 +16,7 @@ from imagintalk.cli import main
 from imagintalk.codec.audio import read_audio
 from imagintalk.codec.train import train_world_rvq
 from imagintalk.data.feature_file import read_features
+from imagintalk.data.feature_store import list_clips
 from imagintalk.datasets import ADAPTERS, ClipEntry, assign_splits, build_manifest, get_adapter
 from imagintalk.errors import InputError
 from imagintalk.manifest import read_manifest
@@ -284,8 +285,9 @@ def test_prepare_runs_on_a_tiny_lrs3_tree(clips, tmp_path, capsys) -> None:
     assert "2 clips: 2 prepared, 0 already done, 0 failed" in printed
     manifest = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
     assert [m["id"] for m in manifest] == ["lrs3-test-spkB-00001", "lrs3-trainval-spkA-00001"]
+    refs = {ref.clip_id: ref for ref in list_clips(out)}  # packed by the command
     for entry, k in zip(manifest, (1, 0)):
-        f = read_features(out / "features" / f"{entry['id']}.npz")
+        f = read_features(refs[entry["id"]])
         assert f["text"] == clips["text"][k].upper() and f["split"] == entry["split"]
         assert f["unit_source"] == "alignment" and f["voiced"].any() and f["detected"].mean() > 0.9
     assert (

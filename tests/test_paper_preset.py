@@ -25,6 +25,7 @@ from safetensors import safe_open
 
 from imagintalk.builders import load_codec
 from imagintalk.codec.hf import DacCodec
+from imagintalk.data.feature_store import list_clips
 from imagintalk.errors import CheckpointError, InputError
 from imagintalk.settings import load_config
 
@@ -103,7 +104,7 @@ def model(data: Path):
 
 
 def test_prepared_features_have_the_dac_layout(data: Path) -> None:
-    with np.load(next((data / "features").glob("*.npz"))) as features:
+    with list_clips(data)[0].open() as handle, np.load(handle) as features:  # packed by the command
         assert str(features["codec_name"]) == "dac" and features["codes"].shape[0] == 12
         assert int(features["codec_num_codebooks"]) == 12 and int(features["codec_cardinality"]) == 1024
         assert features["codes"].shape[1] == 2 * int(features["num_frames"])  # 50 Hz tokens at 25 fps

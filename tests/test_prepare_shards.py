@@ -128,6 +128,8 @@ def test_two_shards_merge_into_one_dir(corpus, reference, tmp_path, capsys, monk
     assert report["packs"] == ["pack-0of2-0000.zip", "pack-1of2-0000.zip"]
     assert (merged / "manifest.jsonl").read_text() == (corpus[0] / "manifest.jsonl").read_text()
     assert len(FeatureDataset(merged)) == CLIPS
+    assert prepare(merged, corpus[1], "--overwrite") == 2  # 0/1 would have to redo half of each pack
+    assert "belongs to another shard layout" in capsys.readouterr().err
 
     # refusals: one line each, nothing written
     capsys.readouterr()

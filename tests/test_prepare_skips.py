@@ -23,6 +23,7 @@ from imagintalk.data.extract import (
     check_audio,
     skip_kind,
 )
+from imagintalk.data.feature_store import list_clips
 from imagintalk.manifest import read_manifest, write_manifest
 from imagintalk.settings import load_config
 from imagintalk.synth.corpus import generate_corpus
@@ -109,7 +110,7 @@ def test_the_good_clips_are_prepared(report_and_output, skipped) -> None:
     data_dir, _ = skipped
     report, _ = report_and_output
     assert report["prepared"] == GOOD
-    names = sorted(p.stem for p in (data_dir / "features").glob("*.npz"))
+    names = [ref.clip_id for ref in list_clips(data_dir)]  # packed by the command
     assert names == [f"train_{i:05d}" for i in range(GOOD)]
 
 

@@ -154,7 +154,10 @@ def scan(features_dir: Path) -> tuple[list[FeatureRef], list[FeatureRef]]:
     """(loose refs, packed refs) of a features dir, each sorted by name; duplicates kept."""
     loose = []
     for path in sorted(features_dir.glob("*.npz")):
-        stat = path.stat()
+        try:
+            stat = path.stat()
+        except FileNotFoundError:  # packed just now by another shard's process sharing the dir
+            continue
         loose.append(FeatureRef(path, None, stat.st_size, stat.st_mtime_ns))
     packed = [ref for pack in sorted(features_dir.glob(PACK_GLOB)) for ref in pack_members(pack)]
     return loose, sorted(packed, key=lambda ref: ref.name)

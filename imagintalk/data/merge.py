@@ -22,7 +22,7 @@ from ..manifest import MANIFEST, read_manifest, write_manifest
 from .codec_identity import check_same_codec, read_pinned
 from .feature_file import CODEC_FILE, FEATURES_DIR
 from .feature_store import PACK_GLOB, PACK_NAME, FeatureRef, list_clips, pack_name
-from .prepare import PrepareReport, write_report
+from .prepare import PrepareReport, own_tmp, write_report
 
 REPORT_GLOB = "prepare_report*.json"
 SUMMED = ("clips", "prepared", "skipped_existing", "failed", "frames", "detected_frames", "seconds")
@@ -134,7 +134,7 @@ def merge_prepared(sources: list[str | Path], data_dir: str | Path) -> PrepareRe
         shutil.rmtree(staging, ignore_errors=True)
         raise InputError(f"cannot merge into {features}: {exc}") from None
     if dest_codec is None:
-        tmp = features / f"{CODEC_FILE}.{os.getpid()}.tmp"
+        tmp = own_tmp(features / CODEC_FILE)
         tmp.write_text(json.dumps(codec, indent=2) + "\n")
         tmp.replace(features / CODEC_FILE)
     for old in features.glob(REPORT_GLOB):  # folded into the combined report

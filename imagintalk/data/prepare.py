@@ -17,6 +17,7 @@ import json
 import logging
 import multiprocessing
 import os
+import socket
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -31,7 +32,16 @@ from ..settings.data import DataConfig
 from .codec_identity import check_same_codec, codec_identity, read_pinned, token_rate_factor
 from .extract import ClipExtractor, skip_kind
 from .feature_file import CODEC_FILE, FEATURES_DIR, is_complete, read_features, write_features
-from .feature_store import PACK_GLOB, PACK_NAME, FeatureRef, next_seq, pack_name, scan, write_pack
+from .feature_store import (
+    PACK_GLOB,
+    PACK_NAME,
+    FeatureRef,
+    next_seq,
+    pack_members,
+    pack_name,
+    scan,
+    write_pack,
+)
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +122,11 @@ def _prepare_one(job: tuple[dict[str, Any], str, str]) -> tuple[str, str, int, i
     return str(entry["id"]), "", int(arrays["num_frames"]), int(arrays["detected"].sum()), path.stat().st_size
 
 
+def own_tmp(path: Path) -> Path:
+    """A temporary name for ``path`` no other process (on any machine sharing the dir) uses."""
+    return path.with_name(f"{path.name}.{socket.gethostname()}.{os.getpid()}.tmp")
+
+
 def _pin_codec(features_dir: Path, identity: dict[str, Any], overwrite: bool) -> None:
     pinned_path = features_dir / CODEC_FILE
     pinned = read_pinned(pinned_path)
@@ -119,17 +134,26 @@ def _pin_codec(features_dir: Path, identity: dict[str, Any], overwrite: bool) ->
         check_same_codec(pinned, identity, f"{features_dir}")
     if pinned is None or overwrite:
         features_dir.mkdir(parents=True, exist_ok=True)
-        tmp = pinned_path.with_name(f"{CODEC_FILE}.{os.getpid()}.tmp")  # ranks may pin at once
+        tmp = own_tmp(pinned_path)  # every rank pins (the same identity) at once
         tmp.write_text(json.dumps(identity, indent=2) + "\n")
         tmp.replace(pinned_path)
 
 
-def _drop_packs(features_dir: Path, shard: tuple[int, int]) -> None:
-    """--overwrite: the shard's own packs go (their clips are redone; a killed rerun redoes the rest)."""
-    for path in features_dir.glob(PACK_GLOB):
+def _drop_packs(features_dir: Path, shard: tuple[int, int], ids: set[str]) -> None:
+    """--overwrite: the shard's own packs go (their clips are redone; a killed rerun redoes the rest).
+    A pack of another shard layout holding some of these clips is refused: it cannot be half redone."""
+    own = []
+    for path in sorted(features_dir.glob(PACK_GLOB)):
         match = PACK_NAME.match(path.name)
         if match and (int(match[1]), int(match[2])) == shard:
-            path.unlink()
+            own.append(path)
+        elif any(ref.clip_id in ids for ref in pack_members(path)):
+            raise InputError(
+                f"--overwrite --shard {shard[0]}/{shard[1]}: {path} holds clips of this shard but belongs to "
+                "another shard layout; overwrite with that layout's --shard, or delete the pack"
+            )
+    for path in own:
+        path.unlink()
 
 
 def pack_shard(
@@ -184,9 +208,9 @@ def prepare_dataset(
     if pack and data_cfg.pack_clips < 1:
         raise InputError(f"data.pack_clips must be >= 1, got {data_cfg.pack_clips}")
     features_dir = data_dir / FEATURES_DIR
+    if overwrite:  # before the new codec is pinned: a refusal leaves the dir as it was
+        _drop_packs(features_dir, shard, {str(entry["id"]) for entry in entries})
     _pin_codec(features_dir, identity, overwrite)
-    if overwrite:
-        _drop_packs(features_dir, shard)
     packed = {ref.clip_id for ref in scan(features_dir)[1]}  # member lists only: a resume stays fast
     report = PrepareReport(str(data_dir), f"{shard[0]}/{shard[1]}", identity, clips=len(entries))
     jobs = []
@@ -237,6 +261,6 @@ def prepare_dataset(
 
 
 def write_report(path: Path, report: PrepareReport) -> None:
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp = own_tmp(path)
     tmp.write_text(json.dumps(asdict(report), indent=2) + "\n")
     tmp.replace(path)
