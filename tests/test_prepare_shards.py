@@ -160,5 +160,7 @@ def test_shard_from_the_environment() -> None:
     assert shard_of(None, {}) == (0, 1)
     assert shard_of(None, {"RANK": "2", "WORLD_SIZE": "3"}) == (2, 3)
     assert shard_of("0/4", {"RANK": "2", "WORLD_SIZE": "3"}) == (0, 4)
-    with pytest.raises(InputError, match="need 0 <= I < N"):
+    with pytest.raises(InputError, match="RANK=3 WORLD_SIZE=3: need whole numbers, 0 <= RANK < WORLD_SIZE"):
         shard_of(None, {"RANK": "3", "WORLD_SIZE": "3"})
+    with pytest.raises(InputError, match="--shard must look like I/N"):
+        shard_of("1", {})

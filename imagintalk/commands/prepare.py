@@ -125,7 +125,11 @@ def shard_of(text: str | None, environ) -> tuple[int, int]:
     rank, world = environ.get("RANK"), environ.get("WORLD_SIZE")
     if rank is None or world is None:
         return 0, 1
-    shard = parse_shard(f"{rank}/{world}")
+    try:
+        shard = parse_shard(f"{rank}/{world}")
+    except InputError:
+        need = "need whole numbers, 0 <= RANK < WORLD_SIZE"
+        raise InputError(f"RANK={rank} WORLD_SIZE={world}: {need}") from None
     print(f"shard {shard[0]}/{shard[1]} (from RANK / WORLD_SIZE)")
     return shard
 
