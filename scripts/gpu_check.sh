@@ -17,7 +17,7 @@ IT=${IMAGINTALK:-.venv/bin/imagintalk}
 PY=${PYTHON:-.venv/bin/python}
 DEVICE=${DEVICE:-cuda}
 if [[ $DEVICE == cuda ]]; then
-    NPROC=${NPROC:-$(nvidia-smi -L 2>/dev/null | wc -l)}
+    NPROC=${NPROC:-$( (nvidia-smi -L 2>/dev/null || true) | wc -l)}
     ((NPROC >= 1)) || { echo "error: no CUDA GPU found (nvidia-smi -L); DEVICE=cpu runs a smoke test" >&2; exit 2; }
     AMP=bf16
 else

@@ -28,7 +28,8 @@ WORK=${WORK:-runs/paper}            # prepared data, model, spoken wavs, tables,
 MODEL=${MODEL:-$WORK/model}
 WEIGHTS=${WEIGHTS:-lrs3:3 mead:1 ravdess:1}
 WORKERS=${WORKERS:-$(nproc)}        # prepare processes
-NPROC=${NPROC:-$(nvidia-smi -L 2>/dev/null | wc -l)}  # training processes (one per GPU)
+VAL_SHARE=${VAL_SHARE:-0.05}        # share of each dataset's speakers held out for validation
+NPROC=${NPROC:-$( (nvidia-smi -L 2>/dev/null || true) | wc -l)}  # training processes (one per GPU)
 GRAD_ACCUM=${GRAD_ACCUM:-1}
 SPEAK_STEPS=${SPEAK_STEPS:-64}
 EXTRA_SET=${EXTRA_SET:-}            # further --set overrides, e.g. "train.dit.steps=100000"
@@ -48,7 +49,7 @@ for pair in $WEIGHTS; do
     weight=${pair#*:}
     [[ -n "${ROOTS[$name]:-}" ]] || continue
     log "prepare $name (${ROOTS[$name]})"
-    "$IT" prepare --dataset "$name" --root "${ROOTS[$name]}" --workers "$WORKERS" --no-progress \
+    "$IT" prepare --dataset "$name" --root "${ROOTS[$name]}" --workers "$WORKERS" --val-share "$VAL_SHARE" --no-progress \
         "${COMMON[@]}" "$WORK/data/$name" 2>&1 | tee "$WORK/logs/prepare_$name.log"
     DATA_ARGS+=(--data "$WORK/data/$name:$weight")
 done
