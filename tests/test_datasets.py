@@ -4,12 +4,11 @@ SynthTalk clips; read_audio on mp4 / m4a tracks; ``imagintalk prepare --dataset 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
+from dataset_trees import lrs_text, put, write_m4a
 from test_pipeline import make_clips
 
 from imagintalk.cli import main
@@ -24,31 +23,6 @@ from imagintalk.pipeline.mux import mux_speech
 from imagintalk.settings import load_config
 
 SR = 16000
-
-
-def write_m4a(path: Path, wav: np.ndarray, sample_rate: int = SR) -> None:
-    """wav [N] -> an AAC .m4a file (as MEAD ships its audio)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("aac", rate=sample_rate, layout="mono")
-        for start in range(0, len(wav), 1024):
-            chunk = np.ascontiguousarray(wav[start : start + 1024][None], dtype=np.float32)
-            frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="mono")
-            frame.sample_rate, frame.pts = sample_rate, start
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
-
-
-def put(src: Path, dst: Path) -> Path:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(src, dst)
-    return dst
-
-
-def lrs_text(words: str) -> str:
-    return f"Text:  {words.upper()}\nConf:  4\n\nWORD START END ASDSCORE\nBIN 0.26 0.53 1.2\n"
 
 
 @pytest.fixture(scope="module")
