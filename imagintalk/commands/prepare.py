@@ -19,6 +19,7 @@ See docs/training_data.md.
 from __future__ import annotations
 
 import argparse
+import os
 
 from ..datasets import ADAPTERS, DEFAULT_VAL_SHARE
 from ..errors import InputError
@@ -151,7 +152,6 @@ def run_merge(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    import os
     from pathlib import Path
 
     from ..data.prepare import prepare_dataset
