@@ -15,13 +15,18 @@ networks (the Style-DiT and the fine-level completer) train on windows of it.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
+import os
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 from torch.utils.data import Dataset
@@ -123,7 +128,7 @@ def _merge(path: Path, name: str, own: dict[int, dict[str, Tensor]], world_size:
 
 def load_conditions(
     run: StageRun, source: DataSource, name: str, limit: int | None = None
-) -> list[dict[str, Tensor]]:
+) -> CachedConditions:
     """The cached conditions of ``source``; a stale cache is recomputed by every rank, each its share
     (clip i by rank i % world_size) into a part file that rank 0 merges into the one cache file."""
     info = ddp.init_distributed(run.device_type)
@@ -138,19 +143,53 @@ def load_conditions(
         if info.is_main:
             _merge(path, name, share, info.world_size)
     ddp.barrier(info)
-    flat = load_file(str(path))
-    items: dict[str, dict[str, Tensor]] = {}
-    for key, value in flat.items():
-        index, field = key.split(".", 1)
-        items.setdefault(index, {})[field] = value
-    return [items[k] for k in sorted(items)]
+    return CachedConditions(path)
+
+
+class CachedConditions(Sequence):
+    """The clips of a condition cache file, each read when asked for (memory-mapped), not held in
+    memory: at the paper's sizes the cache takes ~100 kB per second of video, tens of GB per rank
+    for a real dataset mix. Item i: codes [K', rT] (the first ``levels`` RVQ levels when set),
+    c_lip [rT, D_lip], c_emo [rT, D_emo], c_id [D_id]."""
+
+    def __init__(self, path: Path, levels: int | None = None) -> None:
+        self.path, self.levels = Path(path), levels
+        with safe_open(str(self.path), "pt") as handle:
+            self.prefixes = sorted({key.split(".", 1)[0] for key in handle.keys()})
+        self._handle: Any = None
+        self._pid = -1
+
+    def keep_levels(self, levels: int) -> CachedConditions:
+        """The same clips with codes cut to the codec's first ``levels`` RVQ levels."""
+        view = copy.copy(self)
+        view.levels, view._handle, view._pid = levels, None, -1
+        return view
+
+    def _file(self) -> Any:
+        if self._handle is None or self._pid != os.getpid():  # one handle per (DataLoader worker) process
+            self._handle, self._pid = safe_open(str(self.path), "pt"), os.getpid()
+        return self._handle
+
+    def __getstate__(self) -> dict[str, Any]:  # spawned workers open their own handle
+        return {**self.__dict__, "_handle": None, "_pid": -1}
+
+    def __len__(self) -> int:
+        return len(self.prefixes)
+
+    def __getitem__(self, index: int) -> dict[str, Tensor]:  # type: ignore[override]
+        handle = self._file()
+        prefix = self.prefixes[index]
+        item = {key: handle.get_tensor(f"{prefix}.{key}") for key in COND_KEYS}
+        if self.levels is not None:
+            item["codes"] = item["codes"][: self.levels]
+        return item
 
 
 class ConditionDataset(Dataset):
     """Cached clips as windows of ``window_tokens`` (random start from seed, epoch, index)."""
 
     def __init__(
-        self, items: list[dict[str, Tensor]], window_tokens: int | None, factor: int, seed: int
+        self, items: Sequence[dict[str, Tensor]], window_tokens: int | None, factor: int, seed: int
     ) -> None:
         self.items, self.window, self.factor, self.seed, self.epoch = items, window_tokens, factor, seed, 0
 
@@ -179,7 +218,7 @@ class ConditionDataset(Dataset):
 
 
 def condition_clips(
-    run: StageRun, train_sets: list[list[dict[str, Tensor]]], window: int | None, factor: int
+    run: StageRun, train_sets: list[Sequence[dict[str, Tensor]]], window: int | None, factor: int
 ) -> Dataset:
     """Windows of each training source's cached clips, mixed by the sources' weights when several."""
     datasets = [

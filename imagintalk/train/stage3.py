@@ -18,6 +18,7 @@ on the same cached clips (``stage3_fine``).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +32,7 @@ from ..errors import CheckpointError, InputError
 from ..models.bundle import STAGE_OF, weights_file
 from ..models.style_dit import StyleDiT
 from .condition_dropout import drop_conditions
-from .conditions import FROZEN, collate_conditions, condition_clips, load_conditions
+from .conditions import FROZEN, CachedConditions, collate_conditions, condition_clips, load_conditions
 from .stage2 import check_style_inputs
 from .stage3_fine import train_fine
 from .stages import (
@@ -68,7 +69,7 @@ def diffusion_step_loss(
 
 @torch.no_grad()
 def evaluate_dit(
-    model: nn.Module, items: list[dict[str, Tensor]], cardinality: int, seed: int
+    model: nn.Module, items: Sequence[dict[str, Tensor]], cardinality: int, seed: int
 ) -> dict[str, float]:
     """Mean loss per token over whole validation clips, with a fixed generator (comparable across runs)."""
     device = next(model.parameters()).device
@@ -100,9 +101,9 @@ def init_from(dit: StyleDiT, path: Path) -> None:
     log.info("stage 3 starts from %s%s", weights, note)
 
 
-def keep_levels(items: list[dict[str, Tensor]], levels: int) -> list[dict[str, Tensor]]:
+def keep_levels(items: CachedConditions, levels: int) -> CachedConditions:
     """The DiT learns the codec's first ``levels`` RVQ levels: codes [K, rT] -> [levels, rT]."""
-    return [{**item, "codes": item["codes"][:levels]} for item in items]
+    return items.keep_levels(levels)
 
 
 def check_frozen(model_dir: Path) -> None:
@@ -146,8 +147,8 @@ def train_stage3(run: StageRun) -> dict[str, Any]:
 
 def train_dit(
     run: StageRun,
-    train_sets: list[list[dict[str, Tensor]]],
-    val_items: list[dict[str, Tensor]] | None,
+    train_sets: list[Sequence[dict[str, Tensor]]],
+    val_items: Sequence[dict[str, Tensor]] | None,
     factor: int,
 ) -> dict[str, Any]:
     """The Style-DiT on the cached conditions of each training source (mixed by weight) ->

@@ -14,6 +14,7 @@ Validation (whole clips): the residual's mean squared error, that of predicting 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -43,7 +44,7 @@ def fine_step_loss(model: nn.Module, codec: Any, batch: dict[str, Tensor], coars
 
 @torch.no_grad()
 def evaluate_fine(
-    model: nn.Module, codec: Any, items: list[dict[str, Tensor]], coarse_levels: int
+    model: nn.Module, codec: Any, items: Sequence[dict[str, Tensor]], coarse_levels: int
 ) -> dict[str, float]:
     """Whole validation clips: residual MSE, the MSE of no residual, and the share explained."""
     device = next(model.parameters()).device
@@ -63,8 +64,8 @@ def evaluate_fine(
 
 def train_fine(
     run: StageRun,
-    train_sets: list[list[dict[str, Tensor]]],
-    val_items: list[dict[str, Tensor]] | None,
+    train_sets: list[Sequence[dict[str, Tensor]]],
+    val_items: Sequence[dict[str, Tensor]] | None,
     factor: int,
 ) -> dict[str, Any]:
     """Train the fine-level completer on the cached clips of each training source (mixed by weight)
