@@ -33,9 +33,13 @@ def material(tmp_path_factory) -> dict:
     return {"root": root, "clips": clips, "parts": silent_parts(root), "codec": root / "codec"}
 
 
-def _prepare(material: dict, dataset: str, tree: Path, out: Path) -> dict[str, dict]:
-    """Prepare ``tree`` as ``dataset`` into ``out`` -> clip id -> its feature arrays."""
-    argv = ["prepare", "--dataset", dataset, "--root", str(tree), str(out), "--codec", str(material["codec"])]
+def _prepare(
+    material: dict, dataset: str, tree: Path, out: Path, *, out_flag: bool = False
+) -> dict[str, dict]:
+    """Prepare ``tree`` as ``dataset`` into ``out`` (given as ``--out`` or as DATA_DIR) -> clip id ->
+    its feature arrays."""
+    target = ["--out", str(out)] if out_flag else [str(out)]
+    argv = ["prepare", "--dataset", dataset, "--root", str(tree), *target, "--codec", str(material["codec"])]
     assert main([*argv, "--preset", "debug", "--val-share", "0", "--workers", "1", "--no-progress"]) == 0
     return {ref.clip_id: read_features(ref) for ref in list_clips(out)}
 
@@ -43,7 +47,7 @@ def _prepare(material: dict, dataset: str, tree: Path, out: Path) -> dict[str, d
 def test_mead_takes_prepare_with_m4a_audio_recognised_units_and_their_emotion(material, tmp_path) -> None:
     takes = [("M003", "happy", 2, "001"), ("W009", "neutral", 1, "003")]
     tree = mead_tree(material["parts"], tmp_path / "MEAD", takes)
-    features = _prepare(material, "mead", tree, tmp_path / "mead")
+    features = _prepare(material, "mead", tree, tmp_path / "mead", out_flag=True)
     assert sorted(features) == ["mead-M003-front-happy-2-001", "mead-W009-front-neutral-1-003"]
     happy = features["mead-M003-front-happy-2-001"]
     assert (happy["emotion"], happy["speaker"], happy["text"]) == ("happy", "M003", "")

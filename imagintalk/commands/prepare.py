@@ -1,7 +1,7 @@
 """``imagintalk prepare``: the training features of every clip of a data dir.
 
     imagintalk prepare data/synth/train [--codec models/codec] [--shard 0/4] [--workers 2] [--overwrite]
-    imagintalk prepare --dataset lrs3 --root /data/LRS3 data/lrs3 [--val-share 0.05] ...
+    imagintalk prepare --dataset lrs3 --root /data/LRS3 --out data/lrs3 [--val-share 0.05] ...
     torchrun --nnodes M --nproc_per_node P -m imagintalk prepare ...   (shard RANK/WORLD_SIZE)
     imagintalk prepare --merge SRC_DIR [SRC_DIR ...] DATA_DIR
 
@@ -39,11 +39,12 @@ def register(subparsers) -> None:
     )
     parser.add_argument(
         "data_dir",
-        nargs="+",
+        nargs="*",
         metavar="DATA_DIR",
         help="a dir with manifest.jsonl (e.g. a SynthTalk split); with --dataset, where it is written; "
         "with --merge: the prepared source dirs, then the target dir",
     )
+    parser.add_argument("--out", metavar="DIR", help="the DATA_DIR to write (instead of the last DATA_DIR)")
     parser.add_argument(
         "--dataset",
         default="synth",
@@ -156,6 +157,10 @@ def run(args: argparse.Namespace) -> int:
 
     from ..data.prepare import prepare_dataset
 
+    if args.out:  # --out DIR: the written dir, as the last positional would be
+        args.data_dir = [*args.data_dir, args.out]
+    if not args.data_dir:
+        raise InputError("prepare needs a DATA_DIR (or --out DIR)")
     if args.merge:
         return run_merge(args)
     if len(args.data_dir) != 1:
