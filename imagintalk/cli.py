@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "train",
     "speak",
     "eval",
+    "bench",
 )
 
 

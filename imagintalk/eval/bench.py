@@ -1,0 +1,268 @@
+"""``imagintalk bench``: speed and memory of the speech pipeline on the machine it runs on.
+
+For each (backend, steps): the real-time factor of an offline speak of a 3 s utterance and its time
+per stage, the end-of-utterance latency of the live path (LipStream + SpeechWorker, as the ROS
+node and the app use it), the peak resident memory of a fresh process speaking it, and the DiT's
+achieved GFLOP/s against the machine's measured matrix-multiply peak.
+
+Latency uses a simulated clock: the frames are pushed as fast as the front door takes them, with
+the timestamps of a 25 fps camera, and the latency runs from the push of the last frame to the
+speech being ready (the last frame's front door, closing the utterance, the queue, the model and
+the codec: all the work the live path does after the cut). The visual VAD's hangover (how long a
+closed mouth waits before the utterance ends) is a setting, not work, and is not included.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from ..errors import ImaginTalkError, InputError
+from ..pipeline import Pipeline
+from ..pipeline.result import STAGES
+from ..settings.speak import SpeakOptions
+from ..stream import LipStream, SpeechJob, SpeechWorker
+from ..synth.media import read_video
+
+
+@dataclass
+class BenchPlan:
+    """What to measure. ``memory_s``: utterance lengths whose peak memory is measured per backend."""
+
+    model: Path
+    backends: list[str]
+    steps: list[int]
+    repeats: int = 3
+    memory_s: list[float] = field(default_factory=lambda: [3.0, 10.0, 30.0])
+    matmul_size: int = 2048
+
+
+def options_for(backend: str, steps: int) -> SpeakOptions:
+    """Validated options for one run; a backend SpeakOptions does not know -> InputError.
+
+    SpeakOptions names the backends (when it has a ``backend`` field), so a new backend is
+    benchmarked as soon as the pipeline speaks with it.
+    """
+    if "backend" in {f.name for f in dataclasses.fields(SpeakOptions)}:
+        return SpeakOptions(steps=steps).replace(backend=backend)
+    if backend != "torch":
+        raise InputError(f"unknown backend {backend!r}; this version speaks with: torch")
+    return SpeakOptions(steps=steps).validate()
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def matmul_gflops(dtype: torch.dtype, n: int, runs: int = 5) -> float:
+    """GFLOP/s of an n x n matmul (2 n^3 FLOPs), median of ``runs`` after one warm-up."""
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+    torch.mm(a, b)
+    seconds = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        torch.mm(a, b)
+        seconds.append(time.perf_counter() - t0)
+    return 2 * n**3 / statistics.median(seconds) / 1e9
+
+
+def machine_info(matmul_size: int) -> dict:
+    return {
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "matmul_size": matmul_size,
+        "peak_gflops_fp32": round(matmul_gflops(torch.float32, matmul_size), 1),
+        "peak_gflops_bf16": round(matmul_gflops(torch.bfloat16, matmul_size), 1),
+    }
+
+
+class DitCounter:
+    """Counts the DiT's forward calls and keeps the last call's inputs to count its FLOPs later."""
+
+    def __init__(self, dit: torch.nn.Module) -> None:
+        self.dit, self.calls, self.last = dit, 0, None
+        self._handle = dit.register_forward_pre_hook(self._seen, with_kwargs=True)
+
+    def close(self) -> None:
+        self._handle.remove()
+
+    def _seen(self, module, args, kwargs) -> None:
+        self.calls += 1
+        self.last = (args, kwargs)
+
+    def flops_per_call(self) -> int:
+        """FLOPs of one forward at the last call's shape (torch's FlopCounterMode)."""
+        self.close()
+        args, kwargs = self.last
+        with torch.inference_mode(), FlopCounterMode(display=False) as counter:
+            self.dit(*args, **kwargs)
+        return counter.get_total_flops()
+
+
+def speak_offline(pipeline: Pipeline, video: Path) -> tuple[dict[str, float], int]:
+    """One offline speak: its timings (s per stage, total) and the DiT's forward calls."""
+    counter = DitCounter(pipeline.bundle.dit)
+    try:
+        result = pipeline.speak_file(video)
+    finally:
+        counter.close()
+    return result.timings, counter.calls
+
+
+def dit_flops(pipeline: Pipeline, video: Path) -> tuple[int, int]:
+    """(FLOPs of one DiT forward at this utterance's token length, forward calls per speak)."""
+    counter = DitCounter(pipeline.bundle.dit)
+    pipeline.speak_file(video)
+    return counter.flops_per_call(), counter.calls
+
+
+def live_latency(pipeline: Pipeline, frames, fps: float) -> tuple[float, int]:
+    """Seconds from the last frame's push to its utterance's speech; utterances spoken.
+
+    Frames go through LipStream at 25 fps timestamps; utterances the VAD closes on the way are
+    spoken (and waited for) before the last frame, so the figure is one utterance's.
+    """
+    stream = LipStream(pipeline.cfg, detector=pipeline.detector, color="rgb")
+    done = threading.Event()
+    jobs: list[SpeechJob] = []
+
+    def finished(job: SpeechJob) -> None:
+        jobs.append(job)
+        done.set()
+
+    worker = SpeechWorker(lambda: pipeline, finished)
+    worker.start()
+    try:
+        for i, frame in enumerate(frames[:-1]):
+            update = stream.push(frame, i / fps)
+            if update.utterance:
+                worker.submit(update.utterance)
+        worker.wait_idle()
+        done.clear()
+        t0 = time.perf_counter()
+        update = stream.push(frames[-1], (len(frames) - 1) / fps)
+        last = update.utterance or stream.flush()
+        if last is None:
+            raise ImaginTalkError("the live path found no utterance to speak in the benchmark clip")
+        worker.submit(last)
+        done.wait()
+        latency = time.perf_counter() - t0
+    finally:
+        worker.stop()
+    if jobs[-1].error is not None:
+        raise jobs[-1].error
+    return latency, len(jobs)
+
+
+def peak_rss_mb(model: Path, video: Path, backend: str, steps: int, threads: int) -> float:
+    """Peak resident memory (ru_maxrss) of a fresh process that loads the model and speaks ``video``."""
+    command = [
+        sys.executable,
+        "-m",
+        "imagintalk.eval.bench_memory",
+        str(model),
+        str(video),
+        backend,
+        str(steps),
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise ImaginTalkError(f"the memory probe failed on {video.name}: {tail}")
+    return json.loads(done.stdout.strip().splitlines()[-1])["peak_rss_mb"]
+
+
+def bench_one(plan: BenchPlan, backend: str, steps: int, videos: dict[float, Path], peak: float) -> dict:
+    """All figures for one (backend, steps) on the 3 s utterance."""
+    pipeline = Pipeline.from_dir(plan.model, options_for(backend, steps))
+    video = videos[3.0]
+    frames = read_video(video)  # [T, H, W, 3] RGB, decoded once: the live path gets frames, not a file
+    fps = float(pipeline.cfg.video.fps)
+    flops, calls = dit_flops(pipeline, video)  # also the warm-up run
+    runs = [speak_offline(pipeline, video) for _ in range(plan.repeats)]
+    latencies = [live_latency(pipeline, frames, fps) for _ in range(plan.repeats)]
+    duration = len(frames) / fps
+    stage_s = {s: statistics.median(t[s] for t, _ in runs) for s in (*STAGES, "total")}
+    dit_gflops = flops * calls / stage_s["sampling"] / 1e9
+    return {
+        "backend": backend,
+        "steps": steps,
+        "utterance_s": duration,
+        "rtf": stage_s["total"] / duration,
+        "stage_s": stage_s,
+        "latency_s": statistics.median(lat for lat, _ in latencies),
+        "live_utterances": latencies[-1][1],
+        "dit_forward_calls": calls,
+        "dit_gflop_per_call": flops / 1e9,
+        "dit_gflops": dit_gflops,
+        "peak_gflops": peak,
+        "dit_share_of_peak": dit_gflops / peak,
+        "repeats": plan.repeats,
+    }
+
+
+def run_bench(plan: BenchPlan, videos: dict[float, Path], log=print) -> dict:
+    """The whole benchmark: {"machine": {...}, "results": [...]} (see the module's docstring)."""
+    machine = machine_info(plan.matmul_size)
+    log(f"machine: {machine['cpu']}, {machine['threads']} threads, matmul peak "
+        f"{machine['peak_gflops_fp32']} GFLOP/s fp32, {machine['peak_gflops_bf16']} bf16")  # fmt: skip
+    results = []
+    for backend in plan.backends:
+        memory: dict[str, float] = {}
+        for steps in plan.steps:
+            log(f"{backend}, {steps} steps ...")
+            row = bench_one(plan, backend, steps, videos, machine["peak_gflops_fp32"])
+            row["peak_rss_mb"] = peak_rss_mb(plan.model, videos[3.0], backend, steps, machine["threads"])
+            results.append(row)
+        # memory hardly depends on the step count: the longer utterances once per backend
+        first = plan.steps[0]
+        for seconds in plan.memory_s:
+            memory[f"{seconds:g}"] = peak_rss_mb(
+                plan.model, videos[seconds], backend, first, machine["threads"]
+            )
+        for row in results:
+            if row["backend"] == backend:
+                row["peak_rss_mb_by_utterance_s"] = memory
+                row["memory_steps"] = first
+    return {"machine": machine, "results": results}
+
+
+def format_table(report: dict) -> str:
+    """The report as a Markdown table (seconds, MB, GFLOP/s)."""
+    head = ["backend", "steps", "RTF", "latency s", *(f"{s} s" for s in STAGES), "peak RSS MB",
+            "DiT GFLOP/s", "of peak"]  # fmt: skip
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in report["results"]:
+        cells = [r["backend"], str(r["steps"]), f"{r['rtf']:.2f}", f"{r['latency_s']:.2f}",
+                 *(f"{r['stage_s'][s]:.2f}" for s in STAGES), f"{r['peak_rss_mb']:.0f}",
+                 f"{r['dit_gflops']:.1f}", f"{100 * r['dit_share_of_peak']:.0f}%"]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    memory = {}
+    for r in report["results"]:
+        memory.setdefault(r["backend"], r.get("peak_rss_mb_by_utterance_s", {}))
+    for backend, by_length in memory.items():
+        figures = ", ".join(f"{s} s: {mb:.0f} MB" for s, mb in by_length.items())
+        lines.append(f"\npeak RSS ({backend}, fresh process per utterance): {figures}")
+    return "\n".join(lines)

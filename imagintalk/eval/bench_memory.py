@@ -1,0 +1,27 @@
+"""Memory probe for ``imagintalk bench``: a fresh process loads the model, speaks one video and
+prints its peak resident memory as JSON, so that the peaks of different runs never mix.
+
+    python -m imagintalk.eval.bench_memory MODEL_DIR VIDEO BACKEND STEPS
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+
+from ..pipeline import Pipeline
+from .bench import options_for
+
+
+def main(argv: list[str]) -> int:
+    model, video, backend, steps = argv
+    pipeline = Pipeline.from_dir(model, options_for(backend, int(steps)))
+    pipeline.speak_file(video)
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # Linux: kilobytes
+    print(json.dumps({"peak_rss_mb": peak_kb / 1024}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
