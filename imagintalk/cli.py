@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "prepare",
     "train",
     "speak",
+    "export",
     "eval",
     "bench",
 )

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import ImaginTalkError, InputError, os_error_text
-from ..settings.speak import SpeakOptions
+from ..settings import DEFAULT_MODEL_DIR
+from ..settings.speak import BACKENDS, SpeakOptions
 
 # imagintalk.pipeline imports torch: its modules are imported inside the functions that use them, so
 # that --help and the path checks (before any model loads) stay fast
@@ -49,6 +50,16 @@ def register(subparsers) -> None:
     parser.add_argument("--tau", type=float, help="error-detector threshold (default: the model's, 0.9)")
     parser.add_argument("--seed", type=int, default=0, help="random seed: same seed, same speech")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
+    parser.add_argument(
+        "--backend", choices=BACKENDS, default="torch",
+        help="torch (eager) or onnx: the graphs of `imagintalk export` under onnxruntime, providers "
+        "TensorRT > CUDA > CPU as installed (default: torch)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--onnx-dir",
+        metavar="DIR",
+        help="the ONNX export to run with --backend onnx (default: MODEL_DIR/onnx)",
+    )
     parser.add_argument(
         "--mux", metavar="OUT.mp4", help="also write the video with the speech (H.264 + AAC; .mp4/.mov/.mkv)"
     )
@@ -307,13 +318,38 @@ def speak_options(args: argparse.Namespace) -> SpeakOptions:
     ).validate()  # fmt: skip
 
 
-def load_pipeline(args: argparse.Namespace, options: SpeakOptions) -> Pipeline:
-    """The model, loaded once for every video."""
+def onnx_dir_of(args: argparse.Namespace) -> Path | None:
+    """--backend onnx: the export to run (checked before any model loads); torch: None."""
+    if args.backend != "onnx":
+        if args.onnx_dir:
+            raise InputError("--onnx-dir is read only with --backend onnx")
+        return None
+    if args.dit_weights:
+        raise InputError("--dit-weights swaps a torch DiT; with --backend onnx export that model instead")
+    model = Path(args.model) if args.model else DEFAULT_MODEL_DIR
+    onnx_dir = Path(args.onnx_dir) if args.onnx_dir else model / "onnx"
+    if not (onnx_dir / "manifest.json").is_file():
+        raise InputError(
+            f"no ONNX export at {onnx_dir}: "
+            f"run imagintalk export --format onnx --model {model} --out {onnx_dir}"
+        )
+    return onnx_dir
+
+
+def load_pipeline(args: argparse.Namespace, options: SpeakOptions, onnx_dir: Path | None = None) -> Pipeline:
+    """The model, loaded once for every video (its networks under onnxruntime with ``onnx_dir``)."""
     from ..pipeline import Pipeline  # torch: imported only once the paths passed their checks
 
+    bundle = None
+    if onnx_dir is not None:
+        from ..export import onnx_bundle
+
+        bundle, provider = onnx_bundle(args.model or DEFAULT_MODEL_DIR, onnx_dir)
+        print(f"backend: onnxruntime, {provider} ({onnx_dir})")
     pipeline = Pipeline.from_dir(
-        args.model, options, device=args.device, dit_weights=args.dit_weights, voice_reference=args.voice_ref
-    )
+        args.model, options, device=args.device, dit_weights=args.dit_weights, voice_reference=args.voice_ref,
+        bundle=bundle,
+    )  # fmt: skip
     if pipeline.reference_voice is not None:
         reached = pipeline.reference_voice.cosine
         print(f"voice: {args.voice_ref} (speaker-embedding cosine reached {reached:.3f})")
@@ -328,8 +364,9 @@ def run(args: argparse.Namespace) -> int:
     check_distinct(jobs, [Path(p) for p in (args.voice_ref, args.dit_weights) if p])
     if args.voice_ref and (problem := input_problem(Path(args.voice_ref), "voice reference")):
         raise InputError(problem)
+    onnx_dir = onnx_dir_of(args)
     todo, failures = select_jobs(jobs, args.skip_existing)
-    pipeline = load_pipeline(args, options) if todo else None
+    pipeline = load_pipeline(args, options, onnx_dir) if todo else None
     for job in todo:
         if several:
             print(f"{job.video}:")

@@ -179,6 +179,7 @@ class Pipeline:
         dit_weights: str | Path | None = None,
         voice_reference: str | Path | np.ndarray | None = None,
         voice_reference_rate: int | None = None,
+        bundle: ModelBundle | None = None,
         **changes: object,
     ) -> Pipeline:
         """Load MODEL_DIR (default: the shipped ``models/imagintalk``) once.
@@ -186,7 +187,8 @@ class Pipeline:
         ``options`` / ``changes``: as for :class:`Pipeline`, checked before anything loads.
         ``codec``: a Codec, or a codec directory / name overriding the config's ``codec.path``.
         ``dit_weights``: another dit.safetensors (or a model dir holding one), e.g. the single-adaLN
-        ablation.
+        ablation. ``bundle``: MODEL_DIR's networks already loaded another way (``export.onnx_bundle``:
+        the onnxruntime backend).
         """
         options = (options or SpeakOptions()).replace(**changes)
         model_dir = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
@@ -195,7 +197,7 @@ class Pipeline:
         torch_device = resolve_device(device)
         cfg = load_config_of(model_dir)
         check_extractors(cfg.style)  # before the networks load (the paper model's take ~15 s)
-        bundle = load_bundle(model_dir, torch_device, cfg=cfg)
+        bundle = load_bundle(model_dir, torch_device, cfg=cfg) if bundle is None else bundle.to(torch_device)
         if dit_weights is not None:
             bundle.dit = load_dit_override(dit_weights, bundle.cfg).to(torch_device).eval()
         codec_obj = codec if isinstance(codec, Codec) else load_codec(bundle.cfg, model_dir, codec)

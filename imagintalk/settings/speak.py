@@ -18,6 +18,17 @@ from dataclasses import dataclass
 from ..errors import InputError
 from .checks import check_expressiveness, check_guidance, check_temperature
 
+# how the networks run: torch eager, or their ONNX export (``imagintalk export``) under onnxruntime.
+# A load-time choice (a pipeline is built for one), so it is not one of the SpeakOptions below.
+BACKENDS = ("torch", "onnx")
+
+
+def check_backend(name: str) -> str:
+    """``name`` if it is one of BACKENDS, else InputError listing them."""
+    if name not in BACKENDS:
+        raise InputError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    return name
+
 
 @dataclass(frozen=True)
 class SpeakOptions:
