@@ -56,9 +56,6 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.json) if args.json else None
     if out is not None and (problem := output_problem("--json", out)):
         raise InputError(problem)
-    model = Path(args.model) if args.model else DEFAULT_MODEL_DIR
-    if not (model / "config.json").is_file():
-        raise InputError(f"no model at {model} (config.json missing)")
 
     import torch  # heavy: only once the arguments passed their checks
 
@@ -69,6 +66,9 @@ def run(args: argparse.Namespace) -> int:
 
     for backend in backends:  # refused before any clip is rendered or model loaded
         options_for(backend, steps[0])
+    model = Path(args.model) if args.model else DEFAULT_MODEL_DIR
+    if not (model / "config.json").is_file():
+        raise InputError(f"no model at {model} (config.json missing)")
     if args.threads:
         torch.set_num_threads(args.threads)
     plan = BenchPlan(model, backends, steps, repeats=1 if args.quick else args.repeats)

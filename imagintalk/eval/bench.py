@@ -230,22 +230,20 @@ def run_bench(plan: BenchPlan, videos: dict[float, Path], log=print) -> dict:
         f"{machine['peak_gflops_fp32']} GFLOP/s fp32, {machine['peak_gflops_bf16']} bf16")  # fmt: skip
     results = []
     for backend in plan.backends:
-        memory: dict[str, float] = {}
+        rows = []
         for steps in plan.steps:
             log(f"{backend}, {steps} steps ...")
-            row = bench_one(plan, backend, steps, videos, machine["peak_gflops_fp32"])
-            row["peak_rss_mb"] = peak_rss_mb(plan.model, videos[3.0], backend, steps, machine["threads"])
-            results.append(row)
-        # memory hardly depends on the step count: the longer utterances once per backend
-        first = plan.steps[0]
-        for seconds in plan.memory_s:
-            memory[f"{seconds:g}"] = peak_rss_mb(
-                plan.model, videos[seconds], backend, first, machine["threads"]
-            )
-        for row in results:
-            if row["backend"] == backend:
-                row["peak_rss_mb_by_utterance_s"] = memory
-                row["memory_steps"] = first
+            rows.append(bench_one(plan, backend, steps, videos, machine["peak_gflops_fp32"]))
+        # a fresh process per utterance length, at the first step count only: the sampler holds one
+        # state whatever the step count, so memory does not depend on it, and each probe costs a
+        # torch import and a model load
+        first, threads = plan.steps[0], machine["threads"]
+        memory = {
+            f"{s:g}": peak_rss_mb(plan.model, videos[s], backend, first, threads) for s in plan.memory_s
+        }
+        for row in rows:
+            row.update(peak_rss_mb=memory["3"], peak_rss_mb_by_utterance_s=memory, memory_steps=first)
+        results += rows
     return {"machine": machine, "results": results}
 
 
