@@ -112,6 +112,7 @@ def test_prepare_skips_clips_already_done(prepared, capsys) -> None:
     assert _cli(str(data_dir), "--codec", codec_dir, "--shard", "0/2", "--no-pack") == 0  # clips 0, 2, 4 of 5
     out = capsys.readouterr().out
     assert "0 prepared, 2 already done, 1 failed" in out
+    assert "s/clip" not in out  # no rate when this run prepared nothing
     assert stamps == {p: p.stat().st_mtime_ns for p in (data_dir / "features").glob("*.npz")}
 
 

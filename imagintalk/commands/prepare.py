@@ -187,12 +187,15 @@ def run(args: argparse.Namespace) -> int:
     report = prepare_dataset(
         data_dir, cfg, data_cfg, shard, args.workers, args.overwrite, not args.no_progress, not args.no_pack
     )
+    done = (
+        f"; face detected in {100 * report.detection_rate:.1f}% of {report.frames} frames; "
+        f"{report.seconds_per_clip} s/clip, {report.bytes_per_clip / 1e3:.0f} kB/clip"
+        if report.prepared
+        else ""  # nothing was prepared in this run: no rate to give
+    )
     print(
         f"{report.clips} clips: {report.prepared} prepared, {report.skipped_existing} already done, "
-        f"{report.failed} failed; face detected in {100 * report.detection_rate:.1f}% "
-        f"of {report.frames} frames; "
-        f"{report.seconds_per_clip} s/clip, {report.bytes_per_clip / 1e3:.0f} kB/clip; "
-        f"codec {report.codec['name']} {report.codec['fingerprint']}"
+        f"{report.failed} failed{done}; codec {report.codec['name']} {report.codec['fingerprint']}"
     )
     if report.packs:
         print(f"  packed into {', '.join(report.packs)}")
