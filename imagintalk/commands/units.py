@@ -15,11 +15,12 @@ def register(subparsers) -> None:
         help="show a clip's semantic units (SynthTalk id, or a wav + transcript via pocketsphinx)",
         description="Show frame-level semantic units, run-length encoded with times. "
         "DATA_DIR --id ID reads a SynthTalk manifest; WAV --text '...' force-aligns the "
-        "transcript with pocketsphinx.",
+        "transcript with pocketsphinx; WAV alone recognises the phones (pocketsphinx allphone, "
+        "as prepare does for clips without a transcript).",
     )
     parser.add_argument("target", metavar="DATA_DIR|WAV", help="a SynthTalk directory or a wav file")
     parser.add_argument("--id", dest="clip_id", help="clip id in DATA_DIR's manifest")
-    parser.add_argument("--text", help="transcript of WAV (for forced alignment)")
+    parser.add_argument("--text", help="transcript of WAV (forced alignment; without: recognised phones)")
     add_config_args(parser)
     parser.set_defaults(func=run)
 
@@ -49,13 +50,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"{entry['id']}: {entry.get('text', '')!r} ({len(units)} units at {rate} Hz, espeak-ng)")
     elif target.is_file():
         from ..eval.audio import load_wav
+        from ..units.recognise import PhoneRecognizer
 
-        if not args.text:
-            raise InputError("give --text '...' (the transcript) to align a wav file")
         wav = load_wav(target, 16000)
-        segments = align_transcript(wav, 16000, args.text)
+        if args.text:
+            segments, how = align_transcript(wav, 16000, args.text), f"{args.text!r}, pocketsphinx alignment"
+        else:
+            segments, how = PhoneRecognizer().segments(wav, 16000), "no transcript, recognised phones"
         units = frame_units(segments, int(round(len(wav) / 16000 * rate)), rate, source="arpabet")
-        print(f"{target.name}: {args.text!r} ({len(units)} units at {rate} Hz, pocketsphinx alignment)")
+        print(f"{target.name}: {len(units)} units at {rate} Hz ({how})")
     else:
         raise InputError(f"{target} is neither a directory nor a file")
     print(_format_runs(units, rate))
