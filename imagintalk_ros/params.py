@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, fields
 
 from imagintalk.errors import InputError
-from imagintalk.settings.speak import SpeakOptions
+from imagintalk.settings.speak import BACKENDS, SpeakOptions
 from imagintalk.stream import VadConfig
 
 TRANSPORTS = ("raw", "compressed")
@@ -28,6 +28,8 @@ class NodeParams:
     qos_depth: int = 5
     model_dir: str = ""  # "" = the shipped models/imagintalk
     device: str = "cpu"  # cpu, cuda, cuda:N or auto
+    backend: str = "torch"  # torch, or onnx: the graphs of `imagintalk export` run by onnxruntime
+    onnx_dir: str = ""  # the export backend onnx runs; "" = MODEL_DIR/onnx
     steps: int = 64  # diffusion sampler steps: fewer = faster, rougher speech
     guidance: float = -1.0  # classifier-free guidance weight: < 0 = the model's, 0 = off (faster)
     seed: int = 0
@@ -63,6 +65,7 @@ class NodeParams:
             ("image_transport", self.image_transport, TRANSPORTS),
             ("qos_reliability", self.qos_reliability, RELIABILITIES),
             ("drop_policy", self.drop_policy, DROP_POLICIES),
+            ("backend", self.backend, BACKENDS),
         ):
             if value not in allowed:
                 raise InputError(f"parameter {name}={value!r}: choose one of {', '.join(allowed)}")

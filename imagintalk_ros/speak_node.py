@@ -27,12 +27,12 @@ from sensor_msgs.msg import CompressedImage, Image
 from std_srvs.srv import Trigger
 
 from imagintalk.errors import ImaginTalkError
-from imagintalk.pipeline import Pipeline
 from imagintalk.stream import LipStream, SpeechJob, SpeechWorker, StreamUpdate, Utterance
 from imagintalk.video.warmup import warm_up_detector
 
 from . import params as node_params
 from .audio_out import AudioOut
+from .backend import load_pipeline
 from .convert import FrameError, compressed_to_bgr, image_to_bgr
 from .dds import use_shipped_profile
 from .frame_loss import UpstreamLossEstimator
@@ -99,7 +99,7 @@ class SpeakNode(LifecycleNode):
         p = self.params
         started = time.perf_counter()
         try:
-            pipeline = Pipeline.from_dir(p.model_dir or None, p.speak_options(), device=p.device)
+            pipeline = load_pipeline(p, self.get_logger().info)
             # dlib's models load here, not on the first camera frame (imagintalk.video.warmup)
             warm_up_detector(pipeline.detector, pipeline.cfg.video.detect_size)
             stream = LipStream(pipeline.cfg, p.vad(), p.buffer_s, detector=pipeline.detector, color="bgr")

@@ -153,3 +153,20 @@ def test_speak_backend_onnx_end_to_end_speaks_the_tokens_torch_speaks(env, bundl
     assert ort.tokens.shape == ref.tokens.shape == (4, ref.units.shape[0])  # 2 DiT + 2 completed levels
     assert np.array_equal(ort.units, ref.units) and np.array_equal(ort.tokens, ref.tokens)
     assert np.allclose(wav, ort.wav, atol=1e-4) and np.allclose(ort.wav, ref.wav, atol=1e-4)
+
+
+def test_the_ros_node_runs_its_backend_parameter(env, bundles, tmp_path) -> None:
+    """The node's backend / onnx_dir parameters (imagintalk_ros.backend; no rclpy needed to load)."""
+    from imagintalk_ros.backend import load_pipeline
+    from imagintalk_ros.params import NodeParams
+
+    with pytest.raises(InputError, match="parameter backend='tensorrt'"):
+        NodeParams(backend="tensorrt").check()
+    lines: list[str] = []
+    params = NodeParams(model_dir=str(env["model"]), backend="onnx", steps=4, seed=2).check()
+    pipe = load_pipeline(params, lines.append)
+    assert lines == [f"backend: onnxruntime, CPUExecutionProvider ({env['onnx']})"]
+    assert pipe.bundle.dit.forward.__qualname__.startswith("_dit")  # the session's adapter, not StyleDiT's
+    missing = NodeParams(model_dir=str(env["model"]), backend="onnx", onnx_dir=str(tmp_path)).check()
+    with pytest.raises(CheckpointError, match="no ONNX export at .*run imagintalk export"):
+        load_pipeline(missing, lines.append)

@@ -1,0 +1,24 @@
+"""The node's pipeline for its ``backend`` parameter: torch eager, or the ONNX export under onnxruntime."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from imagintalk.export import onnx_bundle
+from imagintalk.pipeline import Pipeline
+from imagintalk.settings import DEFAULT_MODEL_DIR
+
+from .params import NodeParams
+
+
+def load_pipeline(p: NodeParams, log: Callable[[str], None]) -> Pipeline:
+    """The model of ``p.model_dir`` on ``p.device``; with backend onnx its graphs from ``p.onnx_dir``
+    (default MODEL_DIR/onnx), and one ``log`` line naming the execution provider in use."""
+    bundle = None
+    if p.backend == "onnx":
+        model = Path(p.model_dir) if p.model_dir else DEFAULT_MODEL_DIR
+        onnx_dir = Path(p.onnx_dir) if p.onnx_dir else model / "onnx"
+        bundle, provider = onnx_bundle(model, onnx_dir)  # no export there: CheckpointError naming the command
+        log(f"backend: onnxruntime, {provider} ({onnx_dir})")
+    return Pipeline.from_dir(p.model_dir or None, p.speak_options(), device=p.device, bundle=bundle)
