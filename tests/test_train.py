@@ -16,6 +16,7 @@ import pytest
 from imagintalk.codec.train import train_world_rvq
 from imagintalk.commands import train as train_command
 from imagintalk.data.feature_file import read_features
+from imagintalk.data.feature_store import list_clips
 from imagintalk.data.prepare import prepare_dataset
 from imagintalk.errors import ImaginTalkError, InputError
 from imagintalk.manifest import read_manifest, write_manifest
@@ -492,3 +493,17 @@ def test_stage3_conditions_are_the_ones_speaking_computes(trained, prepared, tmp
     # without face_missing (what stage 3 used before) the conditions differ: the test can tell
     blind = semantic_condition(bundle, batch["mouth"], refine=True).c_lip[0]
     assert not torch.equal(trained_c_lip, blind.float())
+
+
+def test_training_refuses_features_made_by_other_face_extractors(prepared, tmp_path) -> None:
+    data_dir, _ = prepared
+    first = list_clips(data_dir)[0]
+    assert read_features(first, ("face_extractors",))["face_extractors"] == "identity=dlib;expression=fer"
+    other = tmp_path / "identity.pt"
+    other.write_bytes(b"a user's TorchScript identity model")  # hashed, never loaded: refused before
+    message = _error(
+        "--stage", "2", "--preset", "debug", "--data", str(data_dir), "--out", str(tmp_path / "model"),
+        "--set", "style.identity_extractor=torchscript", "--set", f"style.identity_model={other}",
+    )  # fmt: skip
+    assert "prepared with face-feature extractors identity=dlib;expression=fer" in message
+    assert "identity=torchscript:" in message and not (tmp_path / "model").exists()

@@ -116,7 +116,7 @@ def build_run(args: argparse.Namespace):
     """The parsed arguments -> a StageRun (config checked, data dirs checked)."""
     from pathlib import Path
 
-    from ..train.stages import StageRun, check_model_dir, mixed_sources
+    from ..train.stages import StageRun, check_face_extractors, check_model_dir, mixed_sources
 
     cfg = config_from_args(args)
     apply_codec_arg(cfg, args.codec)
@@ -141,6 +141,7 @@ def build_run(args: argparse.Namespace):
     check_model_dir(model_dir, cfg)
     dirs = [(Path(d), w) for d, w in map(parse_data_arg, args.data)]
     sources, val = mixed_sources(dirs, Path(args.val_data) if args.val_data else None)
+    check_face_extractors([*sources, *([val] if val else [])], cfg)
     amp = resolve_amp(args.amp or train_cfg.amp, args.device)
     return StageRun(
         cfg,

@@ -21,7 +21,7 @@ from ..codec.audio import read_audio_native, resample
 from ..codec.base import Codec
 from ..errors import InputError, NoFaceError
 from ..features import speaker_embedding
-from ..features.extractors import check_extractors
+from ..features.extractors import check_extractors, extractor_signature
 from ..features.prosody import prosody_contours, targets_from_contours
 from ..features.visual import visual_features
 from ..settings import Config
@@ -107,6 +107,7 @@ class ClipExtractor:
         self.detector = build_detector(cfg.video.detector, upsample=cfg.video.upsample)
         cfg.units.validate()
         check_extractors(cfg.style)  # a bad extractor name, file or width fails before any clip
+        self.face_extractors = extractor_signature(cfg.style)
         self._phones: PhoneRecognizer | None = None  # built on the first clip without a transcript
 
     def units(
@@ -198,6 +199,7 @@ class ClipExtractor:
             **visual_features(track, cfg, dcfg),
             "units": units,
             "unit_source": unit_source,
+            "face_extractors": self.face_extractors,
             **self.audio_features(wav, num_tokens),
             **{f"codec_{k}": v for k, v in self.identity.items()},
         }

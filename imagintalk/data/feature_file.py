@@ -9,7 +9,8 @@ Keys, shapes and dtypes (T video frames at ``fps``, r = ``token_rate_factor``, K
     f0_hz / energy_db [rT] float32 (absolute contours, for speaker-level targets later)
     scalars: num_frames, fps, token_rate_factor, codec_num_codebooks, codec_cardinality,
              codec_frame_rate, codec_sample_rate, format_version
-    strings: id, split, speaker, emotion, text, unit_source, codec_name, codec_fingerprint
+    strings: id, split, speaker, emotion, text, unit_source, codec_name, codec_fingerprint,
+             face_extractors (features.extractors.extractor_signature; absent in older files)
 
 docs/training_data.md describes each key.
 """
@@ -30,7 +31,10 @@ FEATURES_DIR = "features"
 CODEC_FILE = "codec.json"  # DIR/features/codec.json: the one codec every file of the dataset uses
 PROSODY_KEYS = ("log_f0", "voiced", "energy")
 CONTOUR_KEYS = ("f0_hz", "energy_db")
-STRING_KEYS = ("id", "split", "speaker", "emotion", "text", "unit_source", "codec_name", "codec_fingerprint")
+STRING_KEYS = (
+    "id", "split", "speaker", "emotion", "text", "unit_source", "codec_name", "codec_fingerprint",
+    "face_extractors",
+)  # fmt: skip
 REQUIRED_KEYS = (
     "mouth", "detected", "face_crops", "identity", "expression", "units", "codes", "speaker_embedding",
     *PROSODY_KEYS, "num_frames", "token_rate_factor", "codec_fingerprint",

@@ -20,6 +20,7 @@ local path only (nothing downloads), once per process.
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from collections.abc import Callable
 from functools import lru_cache, partial
@@ -242,3 +243,18 @@ def check_extractors(style: FaceStyleConfig) -> None:
     """Load both configured extractors now, so that a bad name, file or width fails before any clip."""
     identity_extractor(style)
     expression_extractor(style)
+
+
+def extractor_signature(style: FaceStyleConfig) -> str:
+    """Which extractors made a clip's identity and expression features, model files by content:
+    ``identity=dlib;expression=fer`` or ``...=onnx:<sha256, 12 hex>``. Every feature file records
+    it, so training refuses features made by other extractors than its config names."""
+
+    def one(name: str, path: str, setting: str) -> str:
+        if not path:
+            return name
+        return f"{name}:{hashlib.sha256(_model_file(path, setting).read_bytes()).hexdigest()[:12]}"
+
+    identity = one(style.identity_extractor, style.identity_model, "identity_model")
+    expression = one(style.expression_extractor, style.expression_model, "expression_model")
+    return f"identity={identity};expression={expression}"

@@ -24,6 +24,7 @@ from ..data.dataset import FeatureDataset
 from ..data.feature_file import read_features
 from ..data.feature_store import FeatureRef, list_clips
 from ..errors import InputError
+from ..features.extractors import extractor_signature
 from ..models.bundle import save_component
 from ..settings import Config
 from ..settings.train import StageTrainConfig, TrainConfig
@@ -147,6 +148,24 @@ def feature_info(source: DataSource) -> dict[str, Any]:
                 "token_rate_factor": int(info["token_rate_factor"]),
             }
     raise InputError(f"no clips of split {source.split!r} in {source.data_dir}")
+
+
+def check_face_extractors(sources: list[DataSource], cfg: Config) -> None:
+    """Refuse (one line) data whose identity / expression features other extractors made than
+    ``cfg.style`` names: the style adapter would learn from one and speak from the other. The
+    first clip of each dir is checked (files prepared before the record existed pass)."""
+    want = extractor_signature(cfg.style)
+    for source in sources:
+        try:
+            made = read_features(check_prepared(source.data_dir)[0], ("face_extractors",))["face_extractors"]
+        except InputError:  # an older feature file: no record of its extractors
+            continue
+        if made != want:
+            raise InputError(
+                f"{source.data_dir} was prepared with face-feature extractors {made}, but the config "
+                f"names {want}: set style.identity_extractor / expression_extractor (and *_model) to "
+                f"match, or re-run imagintalk prepare --overwrite with these"
+            )
 
 
 def mixed_sources(
