@@ -163,7 +163,7 @@ class AppController(QObject):
         """The speech job's setup from the app's settings (default: the current ones)."""
         s = settings or self.settings
         options = SpeakOptions(steps=s.steps, seed=s.seed, expressiveness=s.expressiveness)
-        return VoiceSetup(s.model_dir, options, s.voice_mode, s.reference_wav)
+        return VoiceSetup(s.model_dir, options, s.voice_mode, s.reference_wav, s.backend)
 
     # ------------------------------------------------------------------ requests from the window
 

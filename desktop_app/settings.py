@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, fields
 
 from PyQt6.QtCore import QSettings
 
+from imagintalk.settings.speak import BACKENDS
+
 VOICE_MODES = ("face", "reference")  # the face-derived voice (default) / a fixed reference recording
 SPEAK_MODES = ("automatic", "push_to_talk")
 
@@ -19,6 +21,7 @@ class AppSettings:
     expressiveness: float = 1.0  # scale on the expression condition: 0 = flat prosody, 2 = strong
     steps: int = 16  # sampler steps: fewer = faster, more = better quality
     model_dir: str = ""  # "" = the shipped model (models/imagintalk)
+    backend: str = "torch"  # torch, or onnx: MODEL_DIR/onnx (imagintalk export) under onnxruntime
     camera: int = 0  # OpenCV camera index
     output_device: str = ""  # sounddevice output name; "" = the system default
     speak_mode: str = "automatic"
@@ -31,6 +34,7 @@ class AppSettings:
         out = AppSettings(**asdict(self))
         out.voice_mode = out.voice_mode if out.voice_mode in VOICE_MODES else "face"
         out.speak_mode = out.speak_mode if out.speak_mode in SPEAK_MODES else "automatic"
+        out.backend = out.backend if out.backend in BACKENDS else "torch"
         out.expressiveness = min(max(float(out.expressiveness), 0.0), 2.0)
         out.steps = min(max(int(out.steps), 1), 256)
         out.camera = max(int(out.camera), 0)

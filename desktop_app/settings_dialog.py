@@ -106,6 +106,14 @@ class SettingsDialog(QDialog):
         label.setBuddy(self.model_dir)
         form.addRow(label, row)
 
+        self.backend = _named(QComboBox(), "Engine", "ONNX Runtime needs the model exported first")
+        self.backend.addItem("PyTorch", "torch")
+        self.backend.addItem("ONNX Runtime (imagintalk export)", "onnx")
+        self.backend.setCurrentIndex(max(0, self.backend.findData(settings.backend)))
+        label = QLabel("E&ngine:")
+        label.setBuddy(self.backend)
+        form.addRow(label, self.backend)
+
         self.camera = _named(QSpinBox(), "Camera number", "0 is the first camera")
         self.camera.setRange(0, 63)
         self.camera.setValue(settings.camera)
@@ -158,6 +166,7 @@ class SettingsDialog(QDialog):
             expressiveness=self.expressiveness.value() / 100.0,
             steps=self.steps.value(),
             model_dir=self.model_dir.text().strip(),
+            backend=self.backend.currentData() or "torch",
             camera=self.camera.value(),
             output_device=self.device.currentData() or "",
             large_text=self.large_text.isChecked(),

@@ -14,6 +14,7 @@ from pathlib import Path
 from PyQt6.QtCore import QObject, pyqtSignal, pyqtSlot
 
 from imagintalk.errors import ImaginTalkError
+from imagintalk.export import onnx_bundle
 from imagintalk.pipeline import Pipeline
 from imagintalk.settings import DEFAULT_MODEL_DIR
 from imagintalk.settings.speak import SpeakOptions
@@ -31,6 +32,7 @@ class VoiceSetup:
     options: SpeakOptions  # steps, seed, expressiveness, ...: validated when the pipeline takes them
     voice_mode: str = "face"
     reference_wav: str = ""
+    backend: str = "torch"  # onnx: the model's graphs in MODEL_DIR/onnx under onnxruntime (reloads)
 
 
 def default_model_dir() -> Path:
@@ -77,7 +79,7 @@ class SynthesisJob(QObject):
         self.out_dir = Path(out_dir)
         self.setup: VoiceSetup | None = None
         self.pipeline = None
-        self._loaded_dir: Path | None = None
+        self._loaded_dir: tuple[Path, str] | None = None  # (model dir, backend) the pipeline holds
         self._count = 0
 
     @pyqtSlot(object)
@@ -91,18 +93,22 @@ class SynthesisJob(QObject):
         if setup is None:
             return False
         model_dir = Path(setup.model_dir) if setup.model_dir else default_model_dir()
-        if self.pipeline is None or model_dir != self._loaded_dir:
+        if self.pipeline is None or (model_dir, setup.backend) != self._loaded_dir:
             self.pipeline = None
             try:
-                self.pipeline = Pipeline.from_dir(model_dir, setup.options)
+                bundle, engine = None, "torch"
+                if setup.backend == "onnx":
+                    bundle, engine = onnx_bundle(model_dir, model_dir / "onnx")
+                    log.info("backend: onnxruntime, %s (%s)", engine, model_dir / "onnx")
+                self.pipeline = Pipeline.from_dir(model_dir, setup.options, bundle=bundle)
             except ImaginTalkError as exc:
                 self.model_status.emit(
                     False, f"No voice model could be loaded from {model_dir}: {exc}. Choose the model folder "
                     "in Settings (Ctrl+,).",
                 )  # fmt: skip
                 return False
-            self._loaded_dir = model_dir
-            self.model_status.emit(True, f"Voice model loaded from {model_dir}.")
+            self._loaded_dir = (model_dir, setup.backend)
+            self.model_status.emit(True, f"Voice model loaded from {model_dir} ({engine}).")
         self.voice_problem.emit(apply_voice(self.pipeline, setup))
         return True
 
