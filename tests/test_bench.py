@@ -33,6 +33,9 @@ def test_quick_bench_writes_one_sane_result_per_step_count(model, tmp_path, caps
         assert set(r["stage_s"]) == {*STAGES, "total"}
         assert r["stage_s"]["total"] >= r["stage_s"]["sampling"] > 0
         assert r["rtf"] == pytest.approx(r["stage_s"]["total"] / r["utterance_s"])
+        assert 0 < r["rtf_best"] <= r["rtf"] and 0 < r["latency_s_best"] <= r["latency_s"]
+        assert r["dit_gflops_best"] >= r["dit_gflops"]
+        assert 0 < r["load_peak_rss_mb"] <= r["peak_rss_mb"]
         # the sampler calls the DiT once per step, plus at most one final denoising call
         assert r["steps"] <= r["dit_forward_calls"] <= r["steps"] + 1
         assert list(r["peak_rss_mb_by_utterance_s"]) == ["3"]
@@ -41,7 +44,9 @@ def test_quick_bench_writes_one_sane_result_per_step_count(model, tmp_path, caps
     assert results[0]["dit_gflop_per_call"] == pytest.approx(results[1]["dit_gflop_per_call"])
     printed = capsys.readouterr().out
     assert (
-        "| backend | steps | RTF |" in printed and "| torch | 2 |" in printed and "| torch | 1 |" in printed
+        "| backend | steps | RTF (best) |" in printed
+        and "| torch | 2 |" in printed
+        and "| torch | 1 |" in printed
     )
     assert not list(out.parent.glob("*.partial"))
 
