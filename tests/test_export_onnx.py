@@ -170,3 +170,11 @@ def test_the_ros_node_runs_its_backend_parameter(env, bundles, tmp_path) -> None
     missing = NodeParams(model_dir=str(env["model"]), backend="onnx", onnx_dir=str(tmp_path)).check()
     with pytest.raises(CheckpointError, match="no ONNX export at .*run imagintalk export"):
         load_pipeline(missing, lines.append)
+
+
+def test_a_damaged_graph_is_one_line(env, tmp_path) -> None:
+    broken = tmp_path / "onnx"
+    shutil.copytree(env["onnx"], broken)
+    (broken / "fine.onnx").write_bytes(b"not a graph")
+    with pytest.raises(CheckpointError, match="cannot load .*fine.onnx as an ONNX graph"):
+        onnx_bundle(env["model"], broken)

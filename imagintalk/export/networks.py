@@ -9,7 +9,7 @@ stays in torch / Python around these graphs, exactly as with the torch backend.
     lip     LipAligner (Conv3d+ResNet+Conformer    lip(mouth, None)                 models/bundle.py
             + upsampler + projector)
     mlm     UnitMLM.token_logits (RoBERTa)         mlm.token_logits(tokens, mask)   models/unit_mlm.py
-    style   FaceStyleAdapter (both heads)          style(identity, expression)      models/bundle.py
+    style   FaceStyleAdapter (every head)          style(identity, expression[, faces]) models/bundle.py
     dit     StyleDiT -> log-scores                 dit(x, sigma, c_lip, c_id, c_emo) diffusion sampler
     fine    FineLevelCompleter                     fine(vectors, c_id)              models/bundle.py
 """

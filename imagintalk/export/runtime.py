@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..errors import DependencyError, InputError
+from ..errors import CheckpointError, DependencyError, InputError
 from ..models.bundle import ModelBundle, load_bundle, load_config_of
 from ..models.face_style import OUTPUT_NAMES
 from .onnx_export import read_manifest
@@ -48,11 +48,20 @@ class Session:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads  # the same thread budget torch has (OMP_NUM_THREADS)
         options.inter_op_num_threads = 1
-        self.session = onnxruntime.InferenceSession(str(path), options, providers=providers)
+        try:
+            self.session = onnxruntime.InferenceSession(str(path), options, providers=providers)
+        except Exception as exc:  # onnxruntime raises its own classes for unreadable or invalid files
+            raise CheckpointError(
+                f"cannot load {path} as an ONNX graph: {str(exc).splitlines()[0]}"
+            ) from None
+        self.name = path.stem
         self.inputs = [i.name for i in self.session.get_inputs()]  # graphs drop inputs they do not use
         self.provider = self.session.get_providers()[0]
 
     def __call__(self, **feeds: Tensor | None) -> list[Tensor]:
+        missing = [name for name in self.inputs if feeds.get(name) is None]
+        if missing:
+            raise InputError(f"the ONNX {self.name} graph needs {', '.join(missing)}")
         device = next(t.device for t in feeds.values() if t is not None)
         arrays = {name: feeds[name].detach().cpu().numpy() for name in self.inputs}
         return [torch.from_numpy(np.asarray(out)).to(device) for out in self.session.run(None, arrays)]
