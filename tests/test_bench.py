@@ -74,6 +74,15 @@ def test_bad_options_are_refused_in_one_line_before_the_model_loads(argv, messag
     assert not (tmp_path / "report.txt").exists()
 
 
+def test_the_onnx_backend_without_an_export_names_the_export_command(model, capsys) -> None:
+    assert main(["bench", "--quick", "--model", str(model), "--backend", "torch,onnx"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert (
+        err.startswith(f"error: no ONNX export at {model / 'onnx'}: run imagintalk export")
+        and "\n" not in err
+    )
+
+
 def test_a_missing_model_is_refused_in_one_line(tmp_path, capsys) -> None:
     assert main(["bench", "--quick", "--model", str(tmp_path / "no_model")]) == 2
     err = capsys.readouterr().err.strip()

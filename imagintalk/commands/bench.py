@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..errors import ImaginTalkError, InputError, os_error_text
 from ..settings import DEFAULT_MODEL_DIR
+from ..settings.speak import check_backend
 from .speak import output_problem
 
 
@@ -59,14 +60,18 @@ def run(args: argparse.Namespace) -> int:
 
     import torch  # heavy: only once the arguments passed their checks
 
-    from ..eval.bench import BenchPlan, format_table, options_for, run_bench
+    from ..eval.bench import BenchPlan, format_table, run_bench
     from ..eval.bench_inputs import render_utterances
     from ..models.bundle import load_config_of
     from ..pipeline.result import replacing
 
-    for backend in backends:  # refused before any clip is rendered or model loaded
-        options_for(backend, steps[0])
     model = Path(args.model) if args.model else DEFAULT_MODEL_DIR
+    for backend in backends:  # refused before any clip is rendered or model loaded
+        if check_backend(backend) == "onnx" and not (model / "onnx" / "manifest.json").is_file():
+            raise InputError(
+                f"no ONNX export at {model / 'onnx'}: run imagintalk export --format onnx --model {model} "
+                f"--out {model / 'onnx'}"
+            )
     if not (model / "config.json").is_file():
         raise InputError(f"no model at {model} (config.json missing)")
     if args.threads:

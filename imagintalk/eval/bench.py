@@ -14,7 +14,6 @@ closed mouth waits before the utterance ends) is a setting, not work, and is not
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import platform
@@ -29,10 +28,11 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from ..errors import ImaginTalkError, InputError
+from ..errors import ImaginTalkError
+from ..export import onnx_bundle
 from ..pipeline import Pipeline
 from ..pipeline.result import STAGES
-from ..settings.speak import SpeakOptions
+from ..settings.speak import SpeakOptions, check_backend
 from ..stream import LipStream, SpeechJob, SpeechWorker
 from ..synth.media import read_video
 
@@ -49,17 +49,13 @@ class BenchPlan:
     matmul_size: int = 2048
 
 
-def options_for(backend: str, steps: int) -> SpeakOptions:
-    """Validated options for one run; a backend SpeakOptions does not know -> InputError.
-
-    SpeakOptions names the backends (when it has a ``backend`` field), so a new backend is
-    benchmarked as soon as the pipeline speaks with it.
-    """
-    if "backend" in {f.name for f in dataclasses.fields(SpeakOptions)}:
-        return SpeakOptions(steps=steps).replace(backend=backend)
-    if backend != "torch":
-        raise InputError(f"unknown backend {backend!r}; this version speaks with: torch")
-    return SpeakOptions(steps=steps).validate()
+def load_pipeline(model: Path, backend: str, steps: int) -> Pipeline:
+    """The model under ``backend`` (settings.speak.BACKENDS; onnx: the export in MODEL/onnx)."""
+    options = SpeakOptions(steps=steps).validate()
+    bundle = None
+    if check_backend(backend) == "onnx":
+        bundle, _ = onnx_bundle(model, model / "onnx")  # the networks' graphs under onnxruntime
+    return Pipeline.from_dir(model, options, bundle=bundle)
 
 
 def cpu_model() -> str:
@@ -116,8 +112,10 @@ class DitCounter:
         """FLOPs of one forward at the last call's shape (torch's FlopCounterMode)."""
         self.close()
         args, kwargs = self.last
+        # the class's own forward: the torch graph of the same math, also when the instance runs
+        # an ONNX export (whose work torch cannot see)
         with torch.inference_mode(), FlopCounterMode(display=False) as counter:
-            self.dit(*args, **kwargs)
+            type(self.dit).forward(self.dit, *args, **kwargs)
         return counter.get_total_flops()
 
 
@@ -205,7 +203,7 @@ def peak_rss_mb(model: Path, video: Path, backend: str, steps: int, threads: int
 
 def bench_one(plan: BenchPlan, backend: str, steps: int, videos: dict[float, Path], peak: float) -> dict:
     """All figures for one (backend, steps) on the 3 s utterance."""
-    pipeline = Pipeline.from_dir(plan.model, options_for(backend, steps))
+    pipeline = load_pipeline(plan.model, backend, steps)
     video = videos[3.0]
     frames = read_video(video)  # [T, H, W, 3] RGB, decoded once: the live path gets frames, not a file
     fps = float(pipeline.cfg.video.fps)

@@ -9,14 +9,14 @@ from __future__ import annotations
 import json
 import resource
 import sys
+from pathlib import Path
 
-from ..pipeline import Pipeline
-from .bench import options_for
+from .bench import load_pipeline
 
 
 def main(argv: list[str]) -> int:
     model, video, backend, steps = argv
-    pipeline = Pipeline.from_dir(model, options_for(backend, int(steps)))
+    pipeline = load_pipeline(Path(model), backend, int(steps))
     loaded_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # Linux: kilobytes
     pipeline.speak_file(video)
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
