@@ -26,6 +26,9 @@ def register(subparsers) -> None:
         "--steps", default="16,64", help="sampler step counts, comma-separated (default: 16,64)"
     )
     parser.add_argument("--backend", default="torch", help="backends, comma-separated (default: torch)")
+    parser.add_argument(
+        "--onnx-dir", metavar="DIR", help="the export the onnx backend runs (default: MODEL_DIR/onnx)"
+    )
     parser.add_argument("--repeats", type=int, default=3, help="warm runs per figure; the median is kept")
     parser.add_argument("--quick", action="store_true", help="the 3 s utterance only, one repeat (for tests)")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's, one per core)")
@@ -66,17 +69,18 @@ def run(args: argparse.Namespace) -> int:
     from ..pipeline.result import replacing
 
     model = Path(args.model) if args.model else DEFAULT_MODEL_DIR
+    onnx_dir = Path(args.onnx_dir) if args.onnx_dir else model / "onnx"
     for backend in backends:  # refused before any clip is rendered or model loaded
-        if check_backend(backend) == "onnx" and not (model / "onnx" / "manifest.json").is_file():
+        if check_backend(backend) == "onnx" and not (onnx_dir / "manifest.json").is_file():
             raise InputError(
-                f"no ONNX export at {model / 'onnx'}: run imagintalk export --format onnx --model {model} "
-                f"--out {model / 'onnx'}"
+                f"no ONNX export at {onnx_dir}: "
+                f"run imagintalk export --format onnx --model {model} --out {onnx_dir}"
             )
     if not (model / "config.json").is_file():
         raise InputError(f"no model at {model} (config.json missing)")
     if args.threads:
         torch.set_num_threads(args.threads)
-    plan = BenchPlan(model, backends, steps, repeats=1 if args.quick else args.repeats)
+    plan = BenchPlan(model, backends, steps, repeats=1 if args.quick else args.repeats, onnx_dir=onnx_dir)
     if args.quick:
         plan.memory_s, plan.matmul_size = [3.0], 1024
     with tempfile.TemporaryDirectory(prefix="imagintalk-bench-") as work:

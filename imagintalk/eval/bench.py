@@ -47,14 +47,16 @@ class BenchPlan:
     repeats: int = 3
     memory_s: list[float] = field(default_factory=lambda: [3.0, 10.0, 30.0])
     matmul_size: int = 2048
+    onnx_dir: Path | None = None  # the onnx backend's export; None: MODEL/onnx
 
 
-def load_pipeline(model: Path, backend: str, steps: int) -> Pipeline:
-    """The model under ``backend`` (settings.speak.BACKENDS; onnx: the export in MODEL/onnx)."""
+def load_pipeline(model: Path, backend: str, steps: int, onnx_dir: Path | None = None) -> Pipeline:
+    """The model under ``backend`` (settings.speak.BACKENDS; onnx: the export in ``onnx_dir``,
+    default MODEL/onnx)."""
     options = SpeakOptions(steps=steps).validate()
     bundle = None
     if check_backend(backend) == "onnx":
-        bundle, _ = onnx_bundle(model, model / "onnx")  # the networks' graphs under onnxruntime
+        bundle, _ = onnx_bundle(model, onnx_dir or model / "onnx")  # the networks' graphs under onnxruntime
     return Pipeline.from_dir(model, options, bundle=bundle)
 
 
@@ -181,17 +183,18 @@ def live_latency(pipeline: Pipeline, frames, fps: float, repeats: int) -> tuple[
     return latencies[1:], timings[1:], len(jobs)
 
 
-def peak_rss_mb(model: Path, video: Path, backend: str, steps: int, threads: int) -> dict[str, float]:
+def peak_rss_mb(plan: BenchPlan, video: Path, backend: str, steps: int, threads: int) -> dict[str, float]:
     """Peak resident memory (ru_maxrss, MB) of a fresh process that loads the model and speaks ``video``:
     {"peak_rss_mb": overall, "load_peak_rss_mb": before speaking}."""
     command = [
         sys.executable,
         "-m",
         "imagintalk.eval.bench_memory",
-        str(model),
+        str(plan.model),
         str(video),
         backend,
         str(steps),
+        str(plan.onnx_dir or ""),
     ]
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
     done = subprocess.run(command, capture_output=True, text=True, env=env)
@@ -203,7 +206,7 @@ def peak_rss_mb(model: Path, video: Path, backend: str, steps: int, threads: int
 
 def bench_one(plan: BenchPlan, backend: str, steps: int, videos: dict[float, Path], peak: float) -> dict:
     """All figures for one (backend, steps) on the 3 s utterance."""
-    pipeline = load_pipeline(plan.model, backend, steps)
+    pipeline = load_pipeline(plan.model, backend, steps, plan.onnx_dir)
     video = videos[3.0]
     frames = read_video(video)  # [T, H, W, 3] RGB, decoded once: the live path gets frames, not a file
     fps = float(pipeline.cfg.video.fps)
@@ -251,9 +254,7 @@ def run_bench(plan: BenchPlan, videos: dict[float, Path], log=print) -> dict:
         # state whatever the step count, so memory does not depend on it, and each probe costs a
         # torch import and a model load
         first, threads = plan.steps[0], machine["threads"]
-        probes = {
-            f"{s:g}": peak_rss_mb(plan.model, videos[s], backend, first, threads) for s in plan.memory_s
-        }
+        probes = {f"{s:g}": peak_rss_mb(plan, videos[s], backend, first, threads) for s in plan.memory_s}
         memory = {length: probe["peak_rss_mb"] for length, probe in probes.items()}
         for row in rows:
             row.update(peak_rss_mb=memory["3"], peak_rss_mb_by_utterance_s=memory, memory_steps=first)
@@ -273,7 +274,9 @@ def format_table(report: dict) -> str:
                  *(f"{r['stage_s'][s]:.2f}" for s in STAGES), f"{r['peak_rss_mb']:.0f}",
                  f"{r['dit_gflops']:.1f}", f"{100 * r['dit_share_of_peak']:.0f}%"]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
-    firsts = {r["backend"]: r for r in reversed(report["results"])}  # each backend's first row
+    firsts: dict[str, dict] = {}
+    for r in report["results"]:
+        firsts.setdefault(r["backend"], r)  # each backend's first row, in the order measured
     for backend, r in firsts.items():
         figures = ", ".join(f"{s} s: {mb:.0f} MB" for s, mb in r["peak_rss_mb_by_utterance_s"].items())
         lines.append(

@@ -1,7 +1,7 @@
 """Memory probe for ``imagintalk bench``: a fresh process loads the model, speaks one video and
 prints its peak resident memory as JSON, so that the peaks of different runs never mix.
 
-    python -m imagintalk.eval.bench_memory MODEL_DIR VIDEO BACKEND STEPS
+    python -m imagintalk.eval.bench_memory MODEL_DIR VIDEO BACKEND STEPS ONNX_DIR  (ONNX_DIR may be '')
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from .bench import load_pipeline
 
 
 def main(argv: list[str]) -> int:
-    model, video, backend, steps = argv
-    pipeline = load_pipeline(Path(model), backend, int(steps))
+    model, video, backend, steps, onnx_dir = argv
+    pipeline = load_pipeline(Path(model), backend, int(steps), Path(onnx_dir) if onnx_dir else None)
     loaded_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # Linux: kilobytes
     pipeline.speak_file(video)
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
