@@ -180,7 +180,7 @@ def test_9_interrupted_mux_leaves_no_partial_file(env, tmp_path, monkeypatch) ->
 
 
 def test_9_interrupted_wav_and_json_writes_keep_the_old_files(tmp_path, monkeypatch) -> None:
-    from imagintalk.commands.speak import _write_json
+    from imagintalk.commands.speak import write_json
 
     result = SpeechResult(
         wav=np.zeros(6400, np.float32), sample_rate=16000, num_frames=10, fps=25.0,
@@ -205,7 +205,7 @@ def test_9_interrupted_wav_and_json_writes_keep_the_old_files(tmp_path, monkeypa
     with pytest.raises(KeyboardInterrupt):
         result.save_wav(wav)
     with pytest.raises(KeyboardInterrupt):
-        _write_json(summary, result.summary())
+        write_json(summary, result.summary())
     monkeypatch.undo()
     assert wav.read_bytes() == b"old wav" and summary.read_text() == "old json"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.json", "x.wav"]

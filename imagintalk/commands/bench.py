@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 from pathlib import Path
 
-from ..errors import ImaginTalkError, InputError, os_error_text
+from ..errors import InputError
 from ..settings import DEFAULT_MODEL_DIR
 from ..settings.speak import check_backend
-from .speak import output_problem
+from .speak import output_problem, write_json
 
 
 def register(subparsers) -> None:
@@ -66,7 +65,6 @@ def run(args: argparse.Namespace) -> int:
     from ..eval.bench import BenchPlan, format_table, run_bench
     from ..eval.bench_inputs import render_utterances
     from ..models.bundle import load_config_of
-    from ..pipeline.result import replacing
 
     model = Path(args.model) if args.model else DEFAULT_MODEL_DIR
     onnx_dir = Path(args.onnx_dir) if args.onnx_dir else model / "onnx"
@@ -89,10 +87,5 @@ def run(args: argparse.Namespace) -> int:
         report = run_bench(plan, videos)
     print(format_table(report))
     if out is not None:
-        try:
-            with replacing(out) as tmp:
-                tmp.write_text(json.dumps(report, indent=2))
-        except OSError as exc:
-            raise ImaginTalkError(os_error_text(exc, out)) from None
-        print(f"wrote {out}")
+        write_json(out, report)
     return 0

@@ -104,7 +104,7 @@ def format_summary(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def _write_json(path: Path, summary: dict) -> None:
+def write_json(path: Path, summary: dict) -> None:
     """Write the summary atomically: a failed or interrupted write leaves no partial file."""
     from ..pipeline.result import replacing
 
@@ -278,7 +278,7 @@ def speak_job(pipeline: Pipeline, job: Job) -> None:
 
         print(f"wrote {mux_speech(job.video, result.wav, result.sample_rate, job.mux)}")
     if job.json is not None:
-        _write_json(job.json, result.summary())
+        write_json(job.json, result.summary())
 
 
 def select_jobs(jobs: list[Job], skip_existing: bool) -> tuple[list[Job], int]:

@@ -1,40 +1,22 @@
-"""Reading SynthTalk-style manifests (one JSON object per line)."""
+"""The evaluation's view of a manifest: every entry names its reference ``audio``."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from .. import manifest
 from ..errors import InputError
-
-MANIFEST_NAME = "manifest.jsonl"
-
-
-def manifest_path(data: Path) -> Path:
-    """``DATA_DIR`` or ``DATA_DIR/manifest.jsonl`` -> the manifest file."""
-    path = Path(data)
-    if path.is_dir():
-        path = path / MANIFEST_NAME
-    if not path.is_file():
-        raise InputError(f"no manifest found at {path}")
-    return path
+from ..manifest import manifest_path
 
 
 def read_manifest(data: Path) -> list[dict[str, Any]]:
     """All entries of a manifest (each has at least ``id``, ``audio`` and ``text``)."""
     path = manifest_path(data)
-    entries = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            entry = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
-        if not isinstance(entry, dict) or not {"id", "audio"} <= entry.keys():
-            raise InputError(f"{path}:{lineno}: a manifest entry needs 'id' and 'audio'")
-        entries.append(entry)
+    entries = manifest.read_manifest(path)
+    for number, entry in enumerate(entries, 1):
+        if "audio" not in entry:
+            raise InputError(f"{path}: entry {number} ({entry['id']}) needs 'audio'")
     if not entries:
         raise InputError(f"manifest {path} is empty")
     return entries
