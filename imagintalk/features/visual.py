@@ -41,8 +41,13 @@ def expression_features_for(faces: np.ndarray, dim: int) -> np.ndarray:
     return FerExpression(dim)(faces)
 
 
-def visual_features(track: FaceTrackResult, cfg: Config, data_cfg: DataConfig) -> dict[str, np.ndarray]:
+def visual_features(
+    track: FaceTrackResult, cfg: Config, data_cfg: DataConfig, identity: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
     """What the networks see of a clip, from its FaceTrackResult.
+
+    ``identity``: the face's identity [D] already known (``features.running_identity``, computed
+    while the frames streamed in); None: described here from ``data_cfg.identity_samples`` frames.
 
     identity [D] (style.descriptor_dim; dlib: its descriptor of the aligned crops), expression
     [T, E] (E = style.expression_dim; fer: 7 probabilities, or 135 with its 128-D embedding),
@@ -52,8 +57,9 @@ def visual_features(track: FaceTrackResult, cfg: Config, data_cfg: DataConfig) -
     crops, crop_frames = downscale_crops(
         track.face, track.detected, data_cfg.face_crops, data_cfg.face_crop_size
     )
-    landmarks_px = track.aligned_landmarks * cfg.video.face_size  # crop pixels, as the descriptor wants
-    identity = identity_extractor(cfg.style)(track.face, landmarks_px, data_cfg.identity_samples)
+    if identity is None:
+        landmarks_px = track.aligned_landmarks * cfg.video.face_size  # crop pixels, as the descriptor wants
+        identity = identity_extractor(cfg.style)(track.face, landmarks_px, data_cfg.identity_samples)
     return {
         "identity": identity.astype(np.float32),
         "expression": expression,

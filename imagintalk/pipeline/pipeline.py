@@ -28,6 +28,7 @@ from ..codec.base import Codec
 from ..diffusion.sampling import get_sampler, sample
 from ..errors import CheckpointError, InputError, NoFaceError
 from ..features.extractors import check_extractors
+from ..features.running_identity import RunningIdentity
 from ..models.bundle import (
     ModelBundle,
     check_fine_codec,
@@ -234,8 +235,16 @@ class Pipeline:
             pairs = zip(frames, timestamps)
         return self._speak_stream(pairs, color, "the frames")
 
-    def speak_track(self, track: FaceTrackResult) -> SpeechResult:
-        """A front-door result (T frames at 25 fps) -> speech [T * samples_per_frame]."""
+    def running_identity(self) -> RunningIdentity:
+        """A face identity to feed with the front door's observations as frames arrive (the live path)."""
+        return RunningIdentity(self.cfg)
+
+    def speak_track(self, track: FaceTrackResult, identity: np.ndarray | None = None) -> SpeechResult:
+        """A front-door result (T frames at 25 fps) -> speech [T * samples_per_frame].
+
+        ``identity`` [D]: the face's identity when already known (``RunningIdentity.vector``, as the
+        live path and ``speak_file`` have it); None: described from each window's own frames.
+        """
         started = time.perf_counter()
         timings = dict.fromkeys(STAGES, 0.0)
         openings = [mouth_opening(points) for points in track.aligned_landmarks]
@@ -253,7 +262,8 @@ class Pipeline:
                 warnings.append(f"window {index} ({info.num_frames} frames) is too short to speak: silent")
                 spoken = None
             else:
-                spoken = self._speak_window(slice_track(track, a - lead, b), index, timings, info)
+                window = slice_track(track, a - lead, b)
+                spoken = self._speak_window(window, index, timings, info, identity)
                 spoken = spoken.drop_frames(lead, self.samples_per_frame, self.factor) if lead else spoken
                 info.flagged_fraction = float(spoken.flagged.mean()) if len(spoken.flagged) else 0.0
             pieces.append((a * self.samples_per_frame, spoken.wav if spoken else np.zeros(0, np.float32)))
@@ -268,6 +278,8 @@ class Pipeline:
     ) -> SpeechResult:
         """Push frames into the front door; speak each window as soon as the cutter ends it.
 
+        The face's identity is taken while the frames arrive (``RunningIdentity``), as on the live path.
+
         A final window too short to speak (under video.min_duration_s) is spoken together with the
         end of the previous one (the last ``recent`` frames are kept for that) and only its own
         part is used.
@@ -276,6 +288,7 @@ class Pipeline:
         timings = dict.fromkeys(STAGES, 0.0)
         face_track = FaceTrack(self.cfg.video, self.detector, color=color)
         face_track.source = source
+        identity = self.running_identity()
         fps, min_s = self.cfg.video.fps, self.cfg.video.min_duration_s
         cutter = WindowCutter(self.max_window_s, self.min_window_s, 1.0 / fps)
         times: list[float] = []  # every source timestamp (8 bytes a frame): the clip's exact length
@@ -298,7 +311,7 @@ class Pipeline:
                 info.num_frames = window.num_frames - lead
                 info.filled_frames = int((~window.detected[lead:]).sum())
                 warnings.extend(self._track_warnings(window, f"window {index}: " if index else ""))
-                spoken = self._speak_window(window, index, timings, info)
+                spoken = self._speak_window(window, index, timings, info, identity.vector)
                 spoken = spoken.drop_frames(lead, self.samples_per_frame, self.factor) if lead else spoken
                 info.flagged_fraction = float(spoken.flagged.mean()) if len(spoken.flagged) else 0.0
             except (NoFaceError, InputError) as exc:  # no face / too short in this window: silent
@@ -320,6 +333,10 @@ class Pipeline:
             if len(times) == 1:
                 cutter.frame_step_s = time_s - times[0]
             observation = face_track.push(frame, time_s)
+            t0 = time.perf_counter()
+            identity.update(observation)
+            timings["features"] += time.perf_counter() - t0
+            spent_in_windows += time.perf_counter() - t0  # not front-door time: subtracted below
             times.append(time_s)
             recent.append((frame, time_s))
             while recent and time_s - recent[0][1] > min_s + 0.2:
@@ -346,11 +363,18 @@ class Pipeline:
         total = round_half_up(clip_duration(np.asarray(times), fps) * fps)
         return self._result(pieces, outputs, infos, total, timings, warnings, started, source)
 
-    def _speak_window(self, window: FaceTrackResult, index: int, timings: dict, info: WindowInfo) -> _Spoken:
+    def _speak_window(
+        self,
+        window: FaceTrackResult,
+        index: int,
+        timings: dict,
+        info: WindowInfo,
+        identity: np.ndarray | None = None,
+    ) -> _Spoken:
         """One window (T frames) -> wav [T * samples_per_frame] and its tokens / units."""
         bundle, cfg = self.bundle, self.cfg
         t0 = time.perf_counter()
-        inputs = window_inputs(window, cfg).to(self.device)
+        inputs = window_inputs(window, cfg, identity).to(self.device)
         t1 = time.perf_counter()
         with torch.inference_mode():
             conditions = clip_conditions(

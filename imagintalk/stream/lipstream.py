@@ -22,6 +22,7 @@ import logging
 import numpy as np
 
 from ..errors import ImaginTalkError, InputError
+from ..features.running_identity import RunningIdentity
 from ..settings import Config
 from ..video.frontdoor import FaceTrack
 from ..video.mouth import mouth_opening
@@ -45,6 +46,10 @@ class LipStream:
     ``restart_jump_s``: a timestamp this far *behind* the last one means the source restarted (a
     looping recording, a rebooted camera): the open utterance is closed (end_of_stream) and the
     stream starts anew instead of rejecting every later frame as out of order. None: never.
+
+    ``identity``: describe the tracked face while it streams in (``RunningIdentity``: a few frames
+    of each new face, ~0.1 s each on this thread) and hand it on with each utterance, so speaking it
+    starts without that cost; False: the worker describes each utterance's frames itself.
     """
 
     def __init__(
@@ -55,6 +60,7 @@ class LipStream:
         detector=None,  # a FaceDetector (video.detectors); None: built from cfg.video
         color: str = "bgr",
         restart_jump_s: float | None = 5.0,
+        identity: bool = True,
     ) -> None:
         self.cfg = cfg
         self.vad_cfg = vad or VadConfig()
@@ -70,6 +76,7 @@ class LipStream:
         self._track = FaceTrack(cfg.video, detector, color=color)  # builds the detector once when None
         self._track.source = "the stream"
         self._vad = VisualVAD(self.vad_cfg)
+        self._identity = RunningIdentity(cfg) if identity else None
         self._counters = dict.fromkeys(COUNTERS, 0)
         self._last_time: float | None = None
         self._state = "no_face"
@@ -98,6 +105,11 @@ class LipStream:
         except Exception:  # a detector / OpenCV failure on one odd frame must not end the stream
             log.exception("front door failed on the frame at %s s; frame dropped", stamp)
             return self._reject("frame_error", restarted)
+        if self._identity is not None:
+            try:
+                self._identity.update(observation)
+            except Exception:  # a descriptor failure on one odd crop: that frame is not a sample
+                log.exception("face descriptor failed on the frame at %s s", stamp)
         self._counters["frames_accepted"] += 1
         self._counters["frames_no_face"] += int(not observation.found)
         self._last_time = stamp
@@ -135,6 +147,8 @@ class LipStream:
         """Forget the frames and the VAD state (a new stream); the counters go on."""
         self._track.reset()
         self._vad.reset()
+        if self._identity is not None:
+            self._identity.reset()
         self._discards_seen = 0
         self._last_time = None
         self._state = "no_face"
@@ -155,6 +169,11 @@ class LipStream:
     def activity(self) -> float | None:
         """The VAD's mouth activity at the last accepted frame (None without a face): for meters."""
         return self._vad.activity
+
+    @property
+    def identity(self) -> RunningIdentity | None:
+        """The running identity of the tracked face (None when built with identity=False)."""
+        return self._identity
 
     @property
     def buffered_frames(self) -> int:
@@ -204,4 +223,5 @@ class LipStream:
             return None
         if reason != "push_to_talk":
             self._counters["utterances"] += 1
-        return Utterance(track, times[first], times[last], reason)
+        identity = self._identity.vector if self._identity is not None else None
+        return Utterance(track, times[first], times[last], reason, identity)

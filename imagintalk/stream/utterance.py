@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..video.result import FaceTrackResult, FrameObservation
 
 REASONS = ("vad", "max_length", "push_to_talk", "end_of_stream")
@@ -17,6 +19,7 @@ class Utterance:
     start_s: float  # source timestamp of the first frame
     end_s: float  # source timestamp of the last frame
     reason: str  # one of REASONS: why it ended
+    identity: np.ndarray | None = None  # [D] the face's identity, taken while the frames streamed in
 
     @property
     def duration_s(self) -> float:

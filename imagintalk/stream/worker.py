@@ -168,7 +168,7 @@ class SpeechWorker:
             job.error = self.load_error
         else:
             try:
-                job.result = self.pipeline.speak_track(job.utterance.track)
+                job.result = self.pipeline.speak_track(job.utterance.track, job.utterance.identity)
             except Exception as exc:  # one bad utterance is reported, not fatal
                 job.error = exc
         done = time.perf_counter()
