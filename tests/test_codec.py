@@ -12,7 +12,7 @@ import torch
 from imagintalk.builders import build_codec, resolve_codec_name
 from imagintalk.codec.checkpoint import load_tensors
 from imagintalk.codec.train import train_world_rvq
-from imagintalk.codec.world_features import analyze
+from imagintalk.codec.world_features import analyze, mcep_to_spectrum
 from imagintalk.codec.world_rvq import WEIGHTS_FILE, WorldRVQCodec
 from imagintalk.errors import CheckpointError
 from imagintalk.settings import load_config
@@ -183,3 +183,16 @@ def test_training_is_deterministic(debug_codec: WorldRVQCodec, tmp_path) -> None
     cfg.train_cache = str(tmp_path)
     again = train_world_rvq(cfg, seed=0, progress=False)
     assert torch.equal(again.rvq.codebooks, debug_codec.rvq.codebooks)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.42, 0.58])
+def test_mcep_to_spectrum_equals_pysptk_mc2sp(alpha: float) -> None:
+    """The one-matrix-product mel-cepstrum -> spectrum the decoder uses is pysptk's mc2sp, exactly."""
+    import pysptk  # the reference implementation (an optional heavy dependency: lazy)
+
+    rng = np.random.default_rng(1)
+    mcep = rng.normal(0.0, 0.3, (50, 35))
+    mcep[:, 0] -= 5.0
+    ours, theirs = mcep_to_spectrum(mcep, alpha, 1024), pysptk.mc2sp(mcep, alpha, 1024)
+    assert ours.shape == theirs.shape == (50, 513)
+    np.testing.assert_allclose(np.log(ours), np.log(theirs), atol=1e-9, rtol=0)
