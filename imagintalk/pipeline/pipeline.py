@@ -243,8 +243,15 @@ class Pipeline:
         """A front-door result (T frames at 25 fps) -> speech [T * samples_per_frame].
 
         ``identity`` [D]: the face's identity when already known (``RunningIdentity.vector``, as the
-        live path and ``speak_file`` have it); None: described from each window's own frames.
+        live path and ``speak_file`` have it); None, or one of another width than this model's
+        descriptor (a stream set up for another model): described from each window's own frames.
         """
+        if identity is not None and np.shape(identity) != (self.cfg.style.descriptor_dim,):
+            log.warning(
+                "identity of shape %s does not fit this model (%d): described from the frames instead",
+                np.shape(identity), self.cfg.style.descriptor_dim,
+            )  # fmt: skip
+            identity = None
         started = time.perf_counter()
         timings = dict.fromkeys(STAGES, 0.0)
         openings = [mouth_opening(points) for points in track.aligned_landmarks]
