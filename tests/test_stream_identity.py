@@ -116,3 +116,9 @@ def test_an_identity_of_another_width_is_ignored_not_fatal(env) -> None:
     # modulation ignores it, so this is checked on the inputs, not the speech)
     assert np.array_equal(window_inputs(track, pipeline.cfg, given).identity[0].numpy(), given)
     assert not np.allclose(window_inputs(track, pipeline.cfg).identity[0].numpy(), given)
+
+
+def test_track_file_gives_what_speak_file_speaks(env) -> None:
+    pipeline = env["pipeline"]
+    track, identity = pipeline.track_file(env["clip"])
+    assert np.array_equal(pipeline.speak_track(track, identity).wav, pipeline.speak_file(env["clip"]).wav)

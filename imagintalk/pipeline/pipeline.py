@@ -239,6 +239,17 @@ class Pipeline:
         """A face identity to feed with the front door's observations as frames arrive (the live path)."""
         return RunningIdentity(self.cfg)
 
+    def track_file(self, video_path: str | Path) -> tuple[FaceTrackResult, np.ndarray | None]:
+        """A video file through the front door as one clip, with the face's running identity [D]:
+        what ``speak_track(track, identity)`` speaks as ``speak_file`` does (a clip of one window).
+        For tools that speak one clip in many settings without redoing its front door."""
+        face_track = FaceTrack(self.cfg.video, self.detector, color="bgr")
+        face_track.source = str(video_path)
+        identity = self.running_identity()
+        for frame, time_s in iter_frames(video_path, color="bgr", max_side=working_max_side(self.cfg.video)):
+            identity.update(face_track.push(frame, time_s))
+        return face_track.finish(), identity.vector
+
     def speak_track(self, track: FaceTrackResult, identity: np.ndarray | None = None) -> SpeechResult:
         """A front-door result (T frames at 25 fps) -> speech [T * samples_per_frame].
 
