@@ -162,7 +162,7 @@ class AppController(QObject):
     def voice_setup(self, settings: AppSettings | None = None) -> VoiceSetup:
         """The speech job's setup from the app's settings (default: the current ones)."""
         s = settings or self.settings
-        options = SpeakOptions(steps=s.steps, seed=s.seed, expressiveness=s.expressiveness)
+        options = SpeakOptions(steps=s.steps, sampler=s.sampler, seed=s.seed, expressiveness=s.expressiveness)
         return VoiceSetup(s.model_dir, options, s.voice_mode, s.reference_wav, s.backend)
 
     # ------------------------------------------------------------------ requests from the window

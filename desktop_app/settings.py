@@ -6,7 +6,8 @@ from dataclasses import asdict, dataclass, fields
 
 from PyQt6.QtCore import QSettings
 
-from imagintalk.settings.speak import BACKENDS
+from imagintalk.diffusion.sampling import SAMPLERS
+from imagintalk.settings.speak import BACKENDS, LIVE_SAMPLER, LIVE_STEPS
 
 VOICE_MODES = ("face", "reference")  # the face-derived voice (default) / a fixed reference recording
 SPEAK_MODES = ("automatic", "push_to_talk")
@@ -19,7 +20,8 @@ class AppSettings:
     voice_mode: str = "face"
     reference_wav: str = ""  # the user's own recording (wav) when voice_mode == "reference"
     expressiveness: float = 1.0  # scale on the expression condition: 0 = flat prosody, 2 = strong
-    steps: int = 16  # sampler steps: fewer = faster, more = better quality
+    steps: int = LIVE_STEPS  # sampler steps: fewer = faster, more = better quality
+    sampler: str = LIVE_SAMPLER  # euler, analytic or confidence (docs/benchmarks.md)
     model_dir: str = ""  # "" = the shipped model (models/imagintalk)
     backend: str = "torch"  # torch, or onnx: MODEL_DIR/onnx (imagintalk export) under onnxruntime
     camera: int = 0  # OpenCV camera index
@@ -37,6 +39,7 @@ class AppSettings:
         out.backend = out.backend if out.backend in BACKENDS else "torch"
         out.expressiveness = min(max(float(out.expressiveness), 0.0), 2.0)
         out.steps = min(max(int(out.steps), 1), 256)
+        out.sampler = out.sampler if out.sampler in SAMPLERS else LIVE_SAMPLER
         out.camera = max(int(out.camera), 0)
         out.seed = max(int(out.seed), 0)
         return out

@@ -24,6 +24,8 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from imagintalk.diffusion.sampling import SAMPLERS
+
 from .settings import AppSettings
 
 DEFAULT_DEVICE_TEXT = "System default"
@@ -95,6 +97,14 @@ class SettingsDialog(QDialog):
         label.setBuddy(self.steps)
         form.addRow(label, self.steps)
 
+        self.sampler = _named(QComboBox(), "Sampler", "Confidence is best at few steps")
+        for name in SAMPLERS:
+            self.sampler.addItem(name, name)
+        self.sampler.setCurrentIndex(max(0, self.sampler.findData(settings.sampler)))
+        label = QLabel("Sa&mpler:")
+        label.setBuddy(self.sampler)
+        form.addRow(label, self.sampler)
+
         self.model_dir = _named(QLineEdit(settings.model_dir), "Model folder", "Empty: the shipped model")
         self.model_dir.setPlaceholderText("the shipped model")
         browse_model = _named(QPushButton("Choose &folder…"), "Choose model folder")
@@ -165,6 +175,7 @@ class SettingsDialog(QDialog):
             reference_wav=self.reference_path.text().strip(),
             expressiveness=self.expressiveness.value() / 100.0,
             steps=self.steps.value(),
+            sampler=self.sampler.currentData(),
             model_dir=self.model_dir.text().strip(),
             backend=self.backend.currentData() or "torch",
             camera=self.camera.value(),

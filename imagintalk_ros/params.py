@@ -9,8 +9,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields
 
+from imagintalk.diffusion.sampling import SAMPLERS
 from imagintalk.errors import InputError
-from imagintalk.settings.speak import BACKENDS, SpeakOptions
+from imagintalk.settings.speak import BACKENDS, LIVE_SAMPLER, LIVE_STEPS, SpeakOptions
 from imagintalk.stream import VadConfig
 
 TRANSPORTS = ("raw", "compressed")
@@ -30,7 +31,8 @@ class NodeParams:
     device: str = "cpu"  # cpu, cuda, cuda:N or auto
     backend: str = "torch"  # torch, or onnx: the graphs of `imagintalk export` run by onnxruntime
     onnx_dir: str = ""  # the export backend onnx runs; "" = MODEL_DIR/onnx
-    steps: int = 64  # diffusion sampler steps: fewer = faster, rougher speech
+    steps: int = LIVE_STEPS  # diffusion sampler steps: fewer = faster, rougher speech
+    sampler: str = LIVE_SAMPLER  # euler, analytic or confidence; "" = the model's own
     guidance: float = -1.0  # classifier-free guidance weight: < 0 = the model's, 0 = off (faster)
     seed: int = 0
     vad_start_motion: float = 0.05  # mouth activity that opens an utterance
@@ -66,6 +68,7 @@ class NodeParams:
             ("qos_reliability", self.qos_reliability, RELIABILITIES),
             ("drop_policy", self.drop_policy, DROP_POLICIES),
             ("backend", self.backend, BACKENDS),
+            ("sampler", self.sampler or "", ("", *SAMPLERS)),
         ):
             if value not in allowed:
                 raise InputError(f"parameter {name}={value!r}: choose one of {', '.join(allowed)}")
@@ -94,7 +97,8 @@ class NodeParams:
     def speak_options(self) -> SpeakOptions:
         """How each utterance is spoken (validated); guidance < 0 = the model's own weight."""
         guidance = None if self.guidance < 0 else float(self.guidance)
-        return SpeakOptions(steps=self.steps, seed=self.seed, guidance=guidance).validate()
+        sampler = self.sampler or None
+        return SpeakOptions(steps=self.steps, sampler=sampler, seed=self.seed, guidance=guidance).validate()
 
 
 def declare(node, **defaults: object) -> None:

@@ -15,6 +15,7 @@ msgs = messages_or_skip()
 from sensor_msgs.msg import CompressedImage, Image  # noqa: E402
 
 from imagintalk.errors import InputError  # noqa: E402
+from imagintalk.settings.speak import LIVE_SAMPLER, LIVE_STEPS  # noqa: E402
 from imagintalk_ros.convert import (  # noqa: E402
     FrameError,
     bgr_to_image,
@@ -137,6 +138,10 @@ def test_params_file_names_every_parameter_and_only_those() -> None:
     assert params.autostart is True
     assert params.speak_options().guidance is None  # the model's own guidance weight
     assert NodeParams(guidance=0.0).speak_options().guidance == 0.0
+    # the live default the steps curve chose, in the file as in the code; "" = the model's sampler
+    assert (params.sampler, params.steps) == (LIVE_SAMPLER, LIVE_STEPS)
+    assert params.speak_options().sampler == LIVE_SAMPLER
+    assert NodeParams(sampler="").speak_options().sampler is None
     assert set(data["imagintalk_video_source"]["ros__parameters"]) == set(SOURCE_PARAMS)
 
 
@@ -151,6 +156,7 @@ def test_params_file_names_every_parameter_and_only_those() -> None:
         dict(camera_timeout_s=0.0),
         dict(drop_policy="drop_random"),
         dict(guidance=float("nan")),
+        dict(sampler="heun"),
     ],
 )
 def test_bad_parameters_are_refused(change) -> None:

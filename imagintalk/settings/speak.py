@@ -22,6 +22,13 @@ from .checks import check_expressiveness, check_guidance, check_temperature
 # A load-time choice (a pipeline is built for one), so it is not one of the SpeakOptions below.
 BACKENDS = ("torch", "onnx")
 
+# The live default (the ROS node, the desktop app): the sampler and step count whose speech was
+# within noise of 64-step Euler on the validation split, the fastest such (``python -m
+# imagintalk.eval.steps_curve``; docs/benchmarks.md, "Quality against sampling steps"). Files
+# (``imagintalk speak``) keep SpeakOptions' 64 steps and the model's sampler.
+LIVE_SAMPLER = "confidence"
+LIVE_STEPS = 8
+
 
 def check_backend(name: str) -> str:
     """``name`` if it is one of BACKENDS, else InputError listing them."""

@@ -10,6 +10,7 @@ from PyQt6.QtWidgets import QAbstractButton, QApplication, QComboBox, QLineEdit,
 
 from desktop_app.settings import AppSettings, load_settings, open_store
 from desktop_app.theme import LARGE_POINT_SIZE, NORMAL_POINT_SIZE
+from imagintalk.settings.speak import LIVE_SAMPLER, LIVE_STEPS
 
 
 def test_settings_dialog_changes_persist_and_reload(qtbot, tmp_path, assets, faceless_clip) -> None:
@@ -21,6 +22,7 @@ def test_settings_dialog_changes_persist_and_reload(qtbot, tmp_path, assets, fac
     dialog.reference_path.setText(str(tmp_path / "my_voice.wav"))
     dialog.expressiveness.setValue(150)
     dialog.steps.setValue(12)
+    dialog.sampler.setCurrentIndex(dialog.sampler.findData("euler"))
     dialog.camera.setValue(2)
     dialog.device.setCurrentIndex(dialog.device.findData(SINK_NAME))
     dialog.large_text.setChecked(True)
@@ -30,13 +32,13 @@ def test_settings_dialog_changes_persist_and_reload(qtbot, tmp_path, assets, fac
     stored = load_settings(open_store(str(tmp_path / "settings.ini")))  # a fresh reader of the file
     assert stored == AppSettings(
         voice_mode="reference", reference_wav=str(tmp_path / "my_voice.wav"), expressiveness=1.5, steps=12,
-        model_dir=str(assets["model"]), camera=2, output_device=SINK_NAME, speak_mode="automatic",
-        large_text=True, high_contrast=True,
+        sampler="euler", model_dir=str(assets["model"]), camera=2, output_device=SINK_NAME,
+        speak_mode="automatic", large_text=True, high_contrast=True,
     )  # fmt: skip
     app = QApplication.instance()
     assert app.font().pointSize() == LARGE_POINT_SIZE
     assert app.palette().color(QPalette.ColorRole.Window).name() == "#000000"
-    assert controller.voice_setup().options.steps == 12
+    assert (controller.voice_setup().options.steps, controller.voice_setup().options.sampler) == (12, "euler")
 
     # the keyboard toggles go back, and persist too
     window.toggle_display("large_text")
@@ -52,15 +54,17 @@ def test_settings_dialog_changes_persist_and_reload(qtbot, tmp_path, assets, fac
 
 def test_stored_garbage_falls_back_to_defaults(tmp_path) -> None:
     store = open_store(str(tmp_path / "bad.ini"))
-    for key, value in (("steps", "many"), ("expressiveness", "9"), ("voice_mode", "robot"), ("camera", "-3")):
+    for key, value in (
+        ("steps", "many"),
+        ("expressiveness", "9"),
+        ("voice_mode", "robot"),
+        ("camera", "-3"),
+        ("sampler", "heun"),
+    ):
         store.setValue(f"app/{key}", value)
     settings = load_settings(store)
-    assert (settings.steps, settings.expressiveness, settings.voice_mode, settings.camera) == (
-        16,
-        2.0,
-        "face",
-        0,
-    )
+    assert (settings.steps, settings.sampler) == (LIVE_STEPS, LIVE_SAMPLER)
+    assert (settings.expressiveness, settings.voice_mode, settings.camera) == (2.0, "face", 0)
 
 
 def test_every_control_has_an_accessible_name_and_shortcuts_are_shown(qtbot, tmp_path, assets, faceless_clip):
