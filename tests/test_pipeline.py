@@ -313,3 +313,6 @@ def test_assemble_places_pieces_at_their_start_with_exact_length() -> None:
     # a level sound stays level across the join: no fade to silence there
     level = assemble([(0, np.ones(640, np.float32)), (640, np.ones(640, np.float32))], 1280, 16000)
     assert np.allclose(level, 1.0)
+    # a silent window (no wav) stays exactly silent; the spoken one fades out inside its own span
+    silent = assemble([(0, np.ones(640, np.float32)), (640, np.zeros(0, np.float32))], 1280, 16000)
+    assert (silent[640:] == 0.0).all() and silent[639] < 0.01 and silent[559] == 1.0

@@ -104,7 +104,8 @@ def assemble(pieces: list[tuple[int, np.ndarray]], total: int, sample_rate: int)
     centred on it (raised cosine): the earlier piece is continued past its end by its own next
     samples where it has them, else by its last FADE_S mirrored in time, and the later one is led
     in by its first FADE_S mirrored. The level stays (no fade to silence, no dip) and the waveform
-    has no step (no click); every sample outside the 2 x FADE_S is the piece's own.
+    has no step (no click); every sample outside the 2 x FADE_S is the piece's own. Next to an empty
+    piece (a silent window) the other piece fades out / in over FADE_S inside its own span instead.
     """
     out = np.zeros(total, np.float32)
     spans = []  # (start, end, wav) of the pieces that span at least one sample
@@ -114,10 +115,15 @@ def assemble(pieces: list[tuple[int, np.ndarray]], total: int, sample_rate: int)
             out[start:end] = fit_length(wav, end - start)
             spans.append((start, end, wav))
     fade = max(1, int(round(FADE_S * sample_rate)))
-    for (a_start, a_end, a_wav), (b_start, b_end, _) in zip(spans, spans[1:]):
+    for (a_start, a_end, a_wav), (b_start, b_end, b_wav) in zip(spans, spans[1:]):
         join = b_start  # == a_end
         h = min(fade, (a_end - a_start) // 2, (b_end - b_start) // 2)
         if h < 1:
+            continue
+        if len(a_wav) == 0 or len(b_wav) == 0:  # a silent window stays silent: the other fades at its edge
+            ramp = (0.5 - 0.5 * np.cos(np.pi * (np.arange(h) + 0.5) / h)).astype(np.float32)
+            out[join - h : join] *= ramp[::-1]
+            out[join : join + h] *= ramp
             continue
         a_own, b_own = out[join - h : join].copy(), out[join : join + h].copy()
         a_next = np.asarray(a_wav[a_end - a_start : a_end - a_start + h], np.float32)
