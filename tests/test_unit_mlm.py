@@ -8,10 +8,13 @@ import dataclasses
 import pytest
 import torch
 
+from imagintalk.checkpoint import load_module_weights, read_weights
 from imagintalk.errors import InputError
+from imagintalk.models.bundle import load_config_of
 from imagintalk.models.error_detector import correct_units, detect_errors, error_stats
 from imagintalk.models.lip import UnitCodebook
 from imagintalk.models.unit_mlm import BOS_ID, EOS_ID, MASK_ID, PAD_ID, UNIT_OFFSET, UnitMLM, select_positions
+from imagintalk.settings.paths import DEFAULT_MODEL_DIR
 from imagintalk.settings.semantic import UnitMLMConfig, unit_mlm_preset
 from imagintalk.units import NUM_UNITS
 
@@ -264,3 +267,80 @@ def test_invalid_inputs_raise_input_error():
         UnitMLMConfig(span_min=5, span_max=2).validate()
     with pytest.raises(InputError):
         unit_mlm_preset("huge")
+
+
+def _scrambled(model: UnitMLM, seed: int) -> UnitMLM:
+    """Every parameter redrawn (LayerNorms and biases too), so no zero bias or unit gain hides a slip."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(0.3 * torch.randn(p.shape, generator=gen) + (1.0 if p.dim() == 1 else 0.0) * 0.1)
+    return model
+
+
+@pytest.mark.parametrize("attention", ["eager", "sdpa"])
+def test_own_roberta_matches_transformers_roberta(attention):
+    """Our RoBERTa = transformers' RobertaForMaskedLM (same config, same state dict) to 1e-5, with padding."""
+    transformers = pytest.importorskip("transformers")  # heavy: the reference only, never the product
+    cfg = dataclasses.replace(unit_mlm_preset("debug"), dropout=0.1)
+    ours = _scrambled(UnitMLM.from_config(cfg, U, seed=0), seed=1).eval()
+    spec = ours.roberta_config
+    hf_config = transformers.RobertaConfig(
+        vocab_size=spec.vocab_size,
+        hidden_size=spec.hidden_size,
+        num_hidden_layers=spec.num_layers,
+        num_attention_heads=spec.num_heads,
+        intermediate_size=spec.intermediate_size,
+        hidden_dropout_prob=spec.dropout,
+        attention_probs_dropout_prob=spec.dropout,
+        max_position_embeddings=spec.max_position_embeddings,
+        type_vocab_size=1,
+        pad_token_id=PAD_ID,
+        bos_token_id=BOS_ID,
+        eos_token_id=EOS_ID,
+        attn_implementation=attention,
+    )
+    theirs = transformers.RobertaForMaskedLM(hf_config).eval()
+    # the same keys both ways: a file saved by either loads strictly into the other
+    assert sorted(theirs.state_dict()) == sorted(ours.roberta.state_dict())
+    theirs.load_state_dict(ours.roberta.state_dict(), strict=True)
+    assert torch.equal(theirs.lm_head.decoder.weight, theirs.roberta.embeddings.word_embeddings.weight)
+    gen = torch.Generator().manual_seed(2)
+    units = torch.randint(0, U, (4, 37), generator=gen)
+    real = torch.arange(37) < torch.tensor([[37], [20], [1], [0]])  # [4, 37] right-padded, one all-padding
+    tokens, token_mask = ours.build_tokens(units, real, torch.rand(4, 37, generator=gen) < 0.3)
+    keep = token_mask.long()
+    positions = keep.cumsum(dim=1) * keep + PAD_ID
+    with torch.no_grad():
+        mine = ours.token_logits(tokens, token_mask)  # [4, 39, U]
+        ref = theirs(input_ids=tokens, attention_mask=keep, position_ids=positions).logits[..., UNIT_OFFSET:]
+        # transformers numbers positions itself from the token ids the same way when none are given
+        ref_implicit = theirs(input_ids=tokens, attention_mask=keep).logits[..., UNIT_OFFSET:]
+    assert mine.abs().max() > 1.0  # scrambled weights: logits far from zero, the comparison means something
+    assert (mine - ref).abs().max() < 1e-5
+    assert (mine[token_mask] - ref_implicit[token_mask]).abs().max() < 1e-5
+
+
+def test_own_roberta_tied_decoder_dropout_and_shipped_keys():
+    model = UnitMLM.from_config(dataclasses.replace(unit_mlm_preset("debug"), dropout=0.3), U, seed=0)
+    net = model.roberta
+    assert net.lm_head.decoder.weight is net.roberta.embeddings.word_embeddings.weight  # tied
+    assert net.lm_head.decoder.bias is net.lm_head.bias
+    assert not net.roberta.embeddings.word_embeddings.weight[PAD_ID].any()  # padding rows start at zero
+    assert not net.roberta.embeddings.position_embeddings.weight[PAD_ID].any()
+    units = torch.randint(0, U, (2, 16), generator=torch.Generator().manual_seed(0))
+    model.train()
+    assert not torch.equal(model(units), model(units))  # dropout is active in training
+    model.eval()
+    assert torch.equal(model(units), model(units))
+
+
+def test_shipped_mlm_file_loads_unchanged():
+    """models/imagintalk/mlm.safetensors, written with transformers' RoBERTa, fits ours key for key."""
+    shipped = DEFAULT_MODEL_DIR / "mlm.safetensors"
+    model = UnitMLM.from_config(load_config_of(DEFAULT_MODEL_DIR).mlm, U)
+    weights = read_weights(shipped)
+    assert sorted(weights) == sorted(model.state_dict())
+    load_module_weights(shipped, model, strict=True)
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, weights[key]), key

@@ -1,4 +1,4 @@
-"""The unit masked LM: a RoBERTa (built from a config, no hub) over semantic-unit sequences.
+"""The unit masked LM: a RoBERTa (the project's own, ``roberta.py``; no hub) over semantic-unit sequences.
 
 Token ids (vocabulary U + 4):
 
@@ -27,8 +27,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..errors import DependencyError, InputError
+from ..errors import InputError
 from ..settings.semantic import UnitMLMConfig
+from .roberta import RobertaMaskedLM, RobertaSpec
 
 PAD_ID, MASK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
 UNIT_OFFSET = 4  # token id of unit 0
@@ -72,35 +73,31 @@ def select_positions(
 
 
 class UnitMLM(nn.Module):
-    """RoBERTa masked LM over unit ids (see module doc for the token layout)."""
+    """RoBERTa masked LM over unit ids (see module doc for the token layout).
+
+    ``roberta``: :class:`RobertaMaskedLM`, named as transformers' RobertaForMaskedLM, so the
+    state dict keys (``roberta.roberta.…``, ``roberta.lm_head.…``) are those of every saved model.
+    """
 
     def __init__(self, cfg: UnitMLMConfig, num_units: int, seed: int = 0) -> None:
         super().__init__()
         cfg.validate()
         if num_units < 2:
             raise InputError(f"the unit MLM needs at least 2 units, got {num_units}")
-        try:  # imported here: transformers is heavy and only this model needs it
-            from transformers import RobertaConfig, RobertaForMaskedLM
-        except ImportError as exc:
-            raise DependencyError(f"the unit MLM needs transformers: {exc}") from None
         self.cfg, self.num_units = cfg, num_units
-        self.roberta_config = RobertaConfig(
+        self.roberta_config = RobertaSpec(
             vocab_size=num_units + UNIT_OFFSET,
             hidden_size=cfg.hidden_size,
-            num_hidden_layers=cfg.num_layers,
-            num_attention_heads=cfg.num_heads,
+            num_layers=cfg.num_layers,
+            num_heads=cfg.num_heads,
             intermediate_size=cfg.intermediate_size,
-            hidden_dropout_prob=cfg.dropout,
-            attention_probs_dropout_prob=cfg.dropout,
             max_position_embeddings=cfg.max_units + 2 + PAD_ID + 1,
-            type_vocab_size=1,
-            pad_token_id=PAD_ID,
-            bos_token_id=BOS_ID,
-            eos_token_id=EOS_ID,
+            pad_id=PAD_ID,
+            dropout=cfg.dropout,
         )
-        with torch.random.fork_rng(devices=[]):  # RoBERTa draws its init from the global RNG
+        with torch.random.fork_rng(devices=[]):  # the init draws from the global RNG
             torch.manual_seed(seed)
-            self.roberta = RobertaForMaskedLM(self.roberta_config)
+            self.roberta = RobertaMaskedLM(self.roberta_config)
 
     @classmethod
     def from_config(cls, cfg: UnitMLMConfig, num_units: int, seed: int = 0) -> UnitMLM:
@@ -148,8 +145,8 @@ class UnitMLM(nn.Module):
         """tokens [B, L], token_mask [B, L] bool -> logits over the U units [B, L, U]."""
         keep = token_mask.long()  # [B, L]
         positions = keep.cumsum(dim=1) * keep + PAD_ID  # [B, L] RoBERTa's numbering, made explicit
-        out = self.roberta(input_ids=tokens, attention_mask=keep, position_ids=positions)
-        return out.logits[..., UNIT_OFFSET:]  # [B, L, U] special tokens excluded
+        logits = self.roberta(tokens, keep, positions)  # [B, L, U + 4]
+        return logits[..., UNIT_OFFSET:]  # [B, L, U] special tokens excluded
 
     def forward(
         self, unit_ids: Tensor, attention_mask: Tensor | None = None, masked: Tensor | None = None
