@@ -8,6 +8,7 @@ import pytest
 from test_pipeline import make_clips, make_debug_model
 from test_stream import T0, padded
 
+from imagintalk.features.extractors import expression_extractor
 from imagintalk.features.running_identity import RunningIdentity
 from imagintalk.pipeline import Pipeline
 from imagintalk.pipeline.features import window_inputs
@@ -122,3 +123,30 @@ def test_track_file_gives_what_speak_file_speaks(env) -> None:
     pipeline = env["pipeline"]
     track, identity = pipeline.track_file(env["clip"])
     assert np.array_equal(pipeline.speak_track(track, identity).wav, pipeline.speak_file(env["clip"]).wav)
+
+
+def test_expression_computed_while_the_face_speaks_equals_the_offline_one(env) -> None:
+    """A VAD utterance: its expression mostly taken while it was open, equal to computing it at once
+    on the utterance's face crops, and its speech equal to speaking the track without any of it."""
+    pipeline = env["pipeline"]
+    stream = LipStream(pipeline.cfg, color="bgr", warm_every=3)
+    utterances = []
+    for frame, time_s in padded([f for f, _ in env["frames"]]):
+        update = stream.push(frame, T0 + time_s)
+        utterances += [update.utterance] if update.utterance else []
+    assert len(utterances) == 1
+    utterance = utterances[0]
+    frames = utterance.track.num_frames
+    assert stream.last_expression_reused >= frames // 2, (stream.last_expression_reused, frames)
+    offline = expression_extractor(pipeline.cfg.style)(utterance.track.face)
+    assert np.array_equal(utterance.expression, offline)
+    streamed = pipeline.speak_track(utterance.track, utterance.identity, utterance.expression)
+    assert np.array_equal(streamed.wav, pipeline.speak_track(utterance.track, utterance.identity).wav)
+
+    cold = LipStream(pipeline.cfg, color="bgr", warm_every=0)  # no warming: the same track, crop for crop
+    for frame, time_s in padded([f for f, _ in env["frames"]]):
+        update = cold.push(frame, T0 + time_s)
+        if update.utterance:
+            assert update.utterance.expression is None
+            assert np.array_equal(update.utterance.track.face, utterance.track.face)
+            assert np.array_equal(update.utterance.track.mouth, utterance.track.mouth)

@@ -120,7 +120,7 @@ class SynthesisJob(QObject):
             return
         self.busy.emit(True)
         try:
-            result = self.pipeline.speak_track(utterance.track, utterance.identity)
+            result = self.pipeline.speak_track(utterance.track, utterance.identity, utterance.expression)
             self._count += 1
             path = result.save_wav(self.out_dir / f"utterance_{self._count:04d}.wav")
         except ImaginTalkError as exc:  # no face in the span, too short, disk full

@@ -42,18 +42,27 @@ def expression_features_for(faces: np.ndarray, dim: int) -> np.ndarray:
 
 
 def visual_features(
-    track: FaceTrackResult, cfg: Config, data_cfg: DataConfig, identity: np.ndarray | None = None
+    track: FaceTrackResult,
+    cfg: Config,
+    data_cfg: DataConfig,
+    identity: np.ndarray | None = None,
+    expression: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """What the networks see of a clip, from its FaceTrackResult.
 
     ``identity``: the face's identity [D] already known (``features.running_identity``, computed
     while the frames streamed in); None: described here from ``data_cfg.identity_samples`` frames.
+    ``expression`` [T, E]: the expression of ``track.face`` already computed (the live path computes
+    it while the face speaks); None: computed here.
 
     identity [D] (style.descriptor_dim; dlib: its descriptor of the aligned crops), expression
     [T, E] (E = style.expression_dim; fer: 7 probabilities, or 135 with its 128-D embedding),
     face_crops [N, S, S, 3] uint8 and face_crop_frames [N] (their frame indices).
     """
-    expression = expression_extractor(cfg.style)(track.face)
+    if expression is None:
+        expression = expression_extractor(cfg.style)(track.face)
+    elif len(expression) != track.num_frames:
+        raise ValueError(f"expression has {len(expression)} frames, the track {track.num_frames}")
     crops, crop_frames = downscale_crops(
         track.face, track.detected, data_cfg.face_crops, data_cfg.face_crop_size
     )

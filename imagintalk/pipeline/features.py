@@ -33,12 +33,19 @@ class WindowInputs:
         return WindowInputs(*(t.to(device) for t in tensors))
 
 
-def window_inputs(track: FaceTrackResult, cfg: Config, identity: np.ndarray | None = None) -> WindowInputs:
+def window_inputs(
+    track: FaceTrackResult,
+    cfg: Config,
+    identity: np.ndarray | None = None,
+    expression: np.ndarray | None = None,
+) -> WindowInputs:
     """One window's FaceTrackResult (T frames at 25 fps) -> the networks' inputs (batch of one).
 
-    ``identity`` [D]: the face's identity when already known (the running one); None: from the window.
+    ``identity`` [D]: the face's identity when already known (the running one); ``expression``
+    [T, E]: the expression of ``track.face`` when already computed (the live path's); None: from
+    the window.
     """
-    visual = visual_features(track, cfg, cfg.data, identity)  # the same arrays training reads
+    visual = visual_features(track, cfg, cfg.data, identity, expression)  # the same arrays training reads
     identity, expression, crops = visual["identity"], visual["expression"], visual["face_crops"]
     mouth = normalize_mouth(track.mouth, cfg.video.mouth_crop)  # [T, 88, 88]
     return WindowInputs(

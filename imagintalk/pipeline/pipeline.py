@@ -250,13 +250,24 @@ class Pipeline:
             identity.update(face_track.push(frame, time_s))
         return face_track.finish(), identity.vector
 
-    def speak_track(self, track: FaceTrackResult, identity: np.ndarray | None = None) -> SpeechResult:
+    def speak_track(
+        self,
+        track: FaceTrackResult,
+        identity: np.ndarray | None = None,
+        expression: np.ndarray | None = None,
+    ) -> SpeechResult:
         """A front-door result (T frames at 25 fps) -> speech [T * samples_per_frame].
 
         ``identity`` [D]: the face's identity when already known (``RunningIdentity.vector``, as the
         live path and ``speak_file`` have it); None, or one of another width than this model's
         descriptor (a stream set up for another model): described from each window's own frames.
+        ``expression`` [T, E]: the per-frame expression of ``track.face`` when already computed (the
+        live path computes it while the face speaks); None, or not [T, style.expression_dim]: here.
         """
+        fits = (track.num_frames, self.cfg.style.expression_dim)
+        if expression is not None and np.shape(expression) != fits:
+            log.warning("expression of shape %s does not fit: computed from the frames", np.shape(expression))
+            expression = None
         if identity is not None and np.shape(identity) != (self.cfg.style.descriptor_dim,):
             log.warning(
                 "identity of shape %s does not fit this model (%d): described from the frames instead",
@@ -281,7 +292,8 @@ class Pipeline:
                 spoken = None
             else:
                 window = slice_track(track, a - lead, b)
-                spoken = self._speak_window(window, index, timings, info, identity)
+                part = None if expression is None else expression[a - lead : b]
+                spoken = self._speak_window(window, index, timings, info, identity, part)
                 spoken = spoken.drop_frames(lead, self.samples_per_frame, self.factor) if lead else spoken
                 info.flagged_fraction = float(spoken.flagged.mean()) if len(spoken.flagged) else 0.0
             pieces.append((a * self.samples_per_frame, spoken.wav if spoken else np.zeros(0, np.float32)))
@@ -388,11 +400,12 @@ class Pipeline:
         timings: dict,
         info: WindowInfo,
         identity: np.ndarray | None = None,
+        expression: np.ndarray | None = None,
     ) -> _Spoken:
         """One window (T frames) -> wav [T * samples_per_frame] and its tokens / units."""
         bundle, cfg = self.bundle, self.cfg
         t0 = time.perf_counter()
-        inputs = window_inputs(window, cfg, identity).to(self.device)
+        inputs = window_inputs(window, cfg, identity, expression).to(self.device)
         t1 = time.perf_counter()
         with torch.inference_mode():
             conditions = clip_conditions(

@@ -17,11 +17,13 @@ the front door whatever the camera rate. Not thread-safe: push from one thread.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import logging
 
 import numpy as np
 
 from ..errors import ImaginTalkError, InputError
+from ..features.extractors import expression_extractor
 from ..features.running_identity import RunningIdentity
 from ..settings import Config
 from ..video.frontdoor import FaceTrack
@@ -50,6 +52,9 @@ class LipStream:
     ``identity``: describe the tracked face while it streams in (``RunningIdentity``: a few frames
     of each new face, ~0.1 s each on this thread) and hand it on with each utterance, so speaking it
     starts without that cost; False: the worker describes each utterance's frames itself.
+    ``warm_every``: while an utterance is open, every this many frames the crops and the expression
+    of its frames that no later frame can change are computed (on this thread) and kept, so the end
+    of the utterance only adds the last few; handed on as ``utterance.expression``. 0: off.
     """
 
     def __init__(
@@ -61,6 +66,7 @@ class LipStream:
         color: str = "bgr",
         restart_jump_s: float | None = 5.0,
         identity: bool = True,
+        warm_every: int = 5,
     ) -> None:
         self.cfg = cfg
         self.vad_cfg = vad or VadConfig()
@@ -77,6 +83,10 @@ class LipStream:
         self._track.source = "the stream"
         self._vad = VisualVAD(self.vad_cfg)
         self._identity = RunningIdentity(cfg) if identity else None
+        self.warm_every = max(0, int(warm_every))
+        self.last_expression_reused = 0  # frames of the last utterance whose expression was computed early
+        self._expression = expression_extractor(cfg.style) if self.warm_every else None
+        self._warm_reset(None)
         self._counters = dict.fromkeys(COUNTERS, 0)
         self._last_time: float | None = None
         self._state = "no_face"
@@ -116,6 +126,7 @@ class LipStream:
         self._state, span = self._vad.update(stamp, mouth_opening(observation.landmarks))
         self._count_discards()
         utterance = self._utterance(span, self._vad.last_reason) if span else restarted
+        self._warm()
         self._track.drop_before(stamp - self.buffer_s + 1e-9)  # after the utterance took its frames
         return StreamUpdate(observation, self._state, utterance)
 
@@ -147,6 +158,7 @@ class LipStream:
         """Forget the frames and the VAD state (a new stream); the counters go on."""
         self._track.reset()
         self._vad.reset()
+        self._warm_reset(None)
         if self._identity is not None:
             self._identity.reset()
         self._discards_seen = 0
@@ -206,6 +218,44 @@ class LipStream:
         self.reset()
         return closing
 
+    def _warm_reset(self, start: float | None) -> None:
+        """Start warming the utterance reported from ``start`` (None: none is open)."""
+        self._warm_start, self._warmed, self._pushes_open = start, 0, 0
+        self._expressions: dict[bytes, np.ndarray] = {}  # face crop digest -> [E]
+        self._track.cache_crops_from(start)
+
+    def _warm(self) -> None:
+        """While an utterance is open: crops and expression of its frames that can no longer change."""
+        if not self.warm_every:
+            return
+        start = self._vad.open_start
+        if start != self._warm_start:
+            self._warm_reset(start)  # opened, closed, or cut at max_length and opened anew
+        if start is None:
+            return
+        self._pushes_open += 1
+        if self._pushes_open % self.warm_every:
+            return
+        try:
+            faces, self._warmed = self._track.warm(start, self._warmed)
+            if len(faces):
+                for face, vector in zip(faces, self._expression(faces)):
+                    self._expressions[_digest(face)] = vector
+        except Exception:  # warming is an optimisation: a failure leaves the work to the end
+            log.exception("warming the open utterance failed; its features are computed at its end")
+
+    def _expression_of(self, faces: np.ndarray) -> np.ndarray | None:
+        """[T, E] for the utterance's face crops [T, F, F, 3]: kept ones looked up, the rest computed."""
+        if self._expression is None:
+            return None
+        digests = [_digest(face) for face in faces]
+        missing = [i for i, d in enumerate(digests) if d not in self._expressions]
+        if missing:
+            for i, vector in zip(missing, self._expression(faces[missing])):
+                self._expressions[digests[i]] = vector
+        self.last_expression_reused = len(faces) - len(missing)
+        return np.stack([self._expressions[d] for d in digests]).astype(np.float32)
+
     def _utterance(self, span: tuple[float, float], reason: str) -> Utterance | None:
         """The held frames in [start, end] through the front door at 25 fps (None if unusable)."""
         start, end = span
@@ -224,4 +274,14 @@ class LipStream:
         if reason != "push_to_talk":
             self._counters["utterances"] += 1
         identity = self._identity.vector if self._identity is not None else None
-        return Utterance(track, times[first], times[last], reason, identity)
+        try:
+            expression = self._expression_of(track.face)
+        except Exception:  # the worker computes it instead
+            log.exception("expression of the utterance failed; left to the worker")
+            expression = None
+        return Utterance(track, times[first], times[last], reason, identity, expression)
+
+
+def _digest(face: np.ndarray) -> bytes:
+    """A face crop's content key: equal crops, equal expression (the extractor is per frame)."""
+    return hashlib.blake2b(np.ascontiguousarray(face).data, digest_size=16).digest()

@@ -20,6 +20,7 @@ class Utterance:
     end_s: float  # source timestamp of the last frame
     reason: str  # one of REASONS: why it ended
     identity: np.ndarray | None = None  # [D] the face's identity, taken while the frames streamed in
+    expression: np.ndarray | None = None  # [T, E] expression of track.face, mostly taken while streaming
 
     @property
     def duration_s(self) -> float:

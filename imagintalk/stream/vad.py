@@ -88,6 +88,11 @@ class VisualVAD:
     def listening(self) -> bool:
         return self._onset is not None
 
+    @property
+    def open_start(self) -> float | None:
+        """Where the open utterance will be reported from (fixed while it is open); None if none is."""
+        return self._span_start if self.listening else None
+
     def _activity(self, time_s: float, opening: float | None) -> float | None:
         cfg, history = self.cfg, self._history
         while history and history[0][0] <= time_s - cfg.baseline_s:

@@ -168,7 +168,8 @@ class SpeechWorker:
             job.error = self.load_error
         else:
             try:
-                job.result = self.pipeline.speak_track(job.utterance.track, job.utterance.identity)
+                utt = job.utterance
+                job.result = self.pipeline.speak_track(utt.track, utt.identity, utt.expression)
             except Exception as exc:  # one bad utterance is reported, not fatal
                 job.error = exc
         done = time.perf_counter()

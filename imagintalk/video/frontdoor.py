@@ -62,6 +62,21 @@ class _Record:
     landmarks: np.ndarray | None
     mouth_canvas: Canvas
     face_canvas: Canvas
+    serial: int = 0  # push number since reset: names the record in the crop cache
+
+
+@dataclass
+class _Geometry:
+    """The output frames of a span of records: where each is taken from and how it is aligned."""
+
+    times: np.ndarray  # [N] source times of the records
+    out_t: np.ndarray  # [T] output times from the first record
+    found: np.ndarray  # [N] bool, records with the face detected
+    long_gap: np.ndarray  # [N] bool
+    nearest: np.ndarray  # [T] record index of each output frame
+    landmarks: np.ndarray  # [T, 68, 2] filled, resampled, smoothed
+    boxes: np.ndarray  # [T, 4]
+    settled_until: float  # output frames at or before this time (from the first record) are final
 
 
 class FaceTrack:
@@ -88,6 +103,7 @@ class FaceTrack:
         self._last_landmarks: np.ndarray | None = None
         self._last_align: np.ndarray | None = None
         self._source_size: tuple[int, int] | None = None
+        self.cache_crops_from(None)
 
     def __len__(self) -> int:
         return len(self._records)
@@ -126,7 +142,8 @@ class FaceTrack:
             cfg.mouth_size,
             cfg.mouth_scale,
         )
-        self._records.append(_Record(timestamp_s, num_faces, box, landmarks, mouth_canvas, face_canvas))
+        record = _Record(timestamp_s, num_faces, box, landmarks, mouth_canvas, face_canvas, self._pushed)
+        self._records.append(record)
         self._pushed += 1
         self._last_time = timestamp_s
         obs = FrameObservation(self._pushed - 1, timestamp_s, num_faces, box, landmarks)
@@ -173,7 +190,69 @@ class FaceTrack:
         times = [r.time_s for r in self._records]
         count = bisect.bisect_left(times, time_s)
         del self._records[:count]
+        if count and self._crops:
+            first = self._records[0].serial if self._records else self._pushed
+            self._crops = {key: value for key, value in self._crops.items() if key[0] >= first}
         return count
+
+    def cache_crops_from(self, time_s: float | None) -> None:
+        """Keep the crops built for frames taken at or after ``time_s`` (None: keep none, forget all).
+
+        A crop is reused only for the same frame and the same alignment matrix, so a result is the
+        same with or without the cache; the live path sets it at an utterance's start and builds the
+        settled frames' crops while the face still speaks (``warm``), leaving few for the end.
+        """
+        self._cache_from = time_s
+        if time_s is None:
+            self._crops: dict[tuple[int, str], tuple[bytes, np.ndarray]] = {}
+
+    def warm(self, start_s: float, from_frame: int = 0) -> tuple[np.ndarray, int]:
+        """Build (and cache) the crops of the output frames ``from_frame``.. of the span that starts at
+        ``start_s`` which no later frame can change; returns (their face crops [n, F, F, 3], the index
+        after the last of them). Nothing is returned until a face was seen in the span."""
+        cfg = self.cfg
+        records = [r for r in self._records if r.time_s >= start_s]
+        empty = np.zeros((0, cfg.face_size, cfg.face_size, 3), np.uint8)
+        if not records or not any(r.landmarks is not None for r in records):
+            return empty, from_frame
+        geometry = self._geometry(records)
+        end = int(np.searchsorted(geometry.out_t, geometry.settled_until, side="right"))
+        if end <= from_frame:
+            return empty, from_frame
+        faces = [self._crops_of(records, geometry, t)[1] for t in range(from_frame, end)]
+        return np.stack(faces), end
+
+    def _geometry(self, records: list[_Record]) -> _Geometry:
+        return _geometry_of(records, self.cfg)
+
+    def _crops_of(
+        self, records: list[_Record], geometry: _Geometry, t: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Output frame t: (mouth ROI [S, S], face crop [F, F, 3], aligned landmarks [68, 2])."""
+        cfg = self.cfg
+        landmarks = geometry.landmarks[t]
+        align = align_matrix(landmarks)
+        record = records[geometry.nearest[t]]
+        to_mouth = mouth_matrix(align, landmarks, cfg.mouth_size, cfg.mouth_scale)
+        to_face = face_matrix(align, cfg.face_size)
+        mouth = self._cached(record, "mouth", record.mouth_canvas, to_mouth, cfg.mouth_size)
+        face = self._cached(record, "face", record.face_canvas, to_face, cfg.face_size)
+        return mouth, face, apply_affine(align, landmarks)
+
+    def _cached(
+        self, record: _Record, kind: str, canvas: Canvas, matrix: np.ndarray, size: int
+    ) -> np.ndarray:
+        """canvas.crop(matrix, size), reused when this record was cropped with the same matrix before."""
+        caching = self._cache_from is not None and record.time_s >= self._cache_from
+        key, exact = (record.serial, kind), matrix.tobytes()
+        if caching:
+            hit = self._crops.get(key)
+            if hit is not None and hit[0] == exact:
+                return hit[1]
+        crop = canvas.crop(matrix, size)
+        if caching:
+            self._crops[key] = (exact, crop)
+        return crop
 
     def result(self, start_s: float | None = None, end_s: float | None = None) -> FaceTrackResult:
         """Fill, resample to cfg.fps, smooth, align and crop the frames held (those taken in
@@ -185,32 +264,17 @@ class FaceTrack:
             records = [r for r in records if low <= r.time_s <= high]
         if not records:
             raise InputError(f"no frames in {self.source}")
-        times = np.array([r.time_s for r in records], np.float64)
-        out_t = output_times(times, cfg.fps)
+        geometry = self._geometry(records)
+        times, out_t, found, nearest = geometry.times, geometry.out_t, geometry.found, geometry.nearest
         duration = len(out_t) / cfg.fps
         if duration < cfg.min_duration_s:
             raise InputError(
                 f"{self.source} is too short to speak: {duration:.2f} s (at least {cfg.min_duration_s} s)"
             )
-        found = np.array([r.landmarks is not None for r in records])
         if not found.any():
             raise NoFaceError(f"no face found in {self.source} (0 of {len(records)} frames)")
-        none = np.zeros((68, 2), np.float32)
-        raw = np.stack([r.landmarks if r.landmarks is not None else none for r in records])
-        raw_boxes = np.stack([r.box if r.box is not None else np.zeros(4, np.float32) for r in records])
-        filled, long_gap = fill_gaps(raw, found, times, cfg.max_gap_s)
-        filled_boxes, _ = fill_gaps(raw_boxes.reshape(-1, 2, 2), found, times, cfg.max_gap_s)
-        nearest = nearest_frames(times, out_t)
-        landmarks = smooth_track(interpolate_track(times, filled, out_t), cfg.smooth_window)
-        boxes = interpolate_track(times, filled_boxes, out_t).reshape(-1, 4)
-        mouths, faces, aligned = [], [], []
-        for t, src in enumerate(nearest):
-            align = align_matrix(landmarks[t])
-            aligned.append(apply_affine(align, landmarks[t]))
-            record = records[src]
-            to_mouth = mouth_matrix(align, landmarks[t], cfg.mouth_size, cfg.mouth_scale)
-            mouths.append(record.mouth_canvas.crop(to_mouth, cfg.mouth_size))
-            faces.append(record.face_canvas.crop(face_matrix(align, cfg.face_size), cfg.face_size))
+        mouths, faces, aligned = zip(*(self._crops_of(records, geometry, t) for t in range(len(out_t))))
+        landmarks, boxes, long_gap = geometry.landmarks, geometry.boxes, geometry.long_gap
         detected = found[nearest]
         step = float(np.median(np.diff(times))) if len(times) > 1 else 1.0 / cfg.fps
         return FaceTrackResult(
@@ -230,6 +294,28 @@ class FaceTrack:
             long_gap_frames=int(long_gap.sum()),
             filled_frames=np.flatnonzero(~detected),
         )
+
+
+def _geometry_of(records: list[_Record], cfg: VideoConfig) -> _Geometry:
+    """Fill, resample to cfg.fps and smooth the landmarks of ``records`` (at least one found)."""
+    times = np.array([r.time_s for r in records], np.float64)
+    out_t = output_times(times, cfg.fps)
+    found = np.array([r.landmarks is not None for r in records])
+    none = np.zeros((68, 2), np.float32)
+    raw = np.stack([r.landmarks if r.landmarks is not None else none for r in records])
+    raw_boxes = np.stack([r.box if r.box is not None else np.zeros(4, np.float32) for r in records])
+    if found.any():
+        filled, long_gap = fill_gaps(raw, found, times, cfg.max_gap_s)
+        filled_boxes, _ = fill_gaps(raw_boxes.reshape(-1, 2, 2), found, times, cfg.max_gap_s)
+    else:  # no face: nothing to fill from (the caller refuses such a span)
+        filled, long_gap, filled_boxes = raw, np.zeros(len(times), bool), raw_boxes.reshape(-1, 2, 2)
+    landmarks = smooth_track(interpolate_track(times, filled, out_t), cfg.smooth_window)
+    boxes = interpolate_track(times, filled_boxes, out_t).reshape(-1, 4)
+    # an output frame is final once the frames its smoothing window reads are interpolated between
+    # records up to the last detection: later frames change only what lies after that detection
+    last_found = times[np.flatnonzero(found)[-1]] - times[0] if found.any() else -np.inf
+    settled = last_found - (cfg.smooth_window // 2 + 1) / cfg.fps
+    return _Geometry(times, out_t, found, long_gap, nearest_frames(times, out_t), landmarks, boxes, settled)
 
 
 def process_video(
