@@ -30,7 +30,7 @@ def test_quick_bench_writes_one_sane_result_per_step_count(model, tmp_path, caps
         assert r["rtf"] > 0 and r["latency_s"] > 0 and r["peak_rss_mb"] > 0
         assert r["dit_gflops"] > 0 and r["peak_gflops"] == machine["peak_gflops_fp32"]
         assert r["utterance_s"] == pytest.approx(3.0)
-        assert r["live_utterance_s"] == pytest.approx(3.0)  # the latency is that of one 3 s utterance
+        assert 2.5 <= r["live_utterance_s"] <= 3.0  # the latency is that of one utterance over the clip
         assert set(r["stage_s"]) == set(r["live_stage_s"]) == {*STAGES, "total"}
         assert r["latency_s"] > r["live_stage_s"]["sampling"] > 0  # the latency includes the live sampling
         assert r["stage_s"]["total"] >= r["stage_s"]["sampling"] > 0

@@ -33,8 +33,10 @@ from ..export import onnx_bundle
 from ..pipeline import Pipeline
 from ..pipeline.result import STAGES
 from ..settings.speak import SpeakOptions, check_backend
-from ..stream import LipStream, SpeechJob, SpeechWorker
+from ..stream import LipStream, SpeechJob, SpeechWorker, VadConfig
 from ..synth.media import read_video
+
+ONE_UTTERANCE = VadConfig(hangover_s=1.0)  # the benchmark clip's sentence pauses stay inside one utterance
 
 
 @dataclass
@@ -141,16 +143,16 @@ def dit_flops(pipeline: Pipeline, video: Path) -> tuple[int, int]:
 def live_latency(
     pipeline: Pipeline, frames, fps: float, repeats: int
 ) -> tuple[list[float], list[dict], float]:
-    """Seconds from the last frame's push to the speech of the whole clip as one utterance, and that
+    """Seconds from the last frame's push to the speech of the utterance it ends, and that
     utterance's pipeline timings, per repeat; the utterance's length (s).
 
-    Frames go through LipStream at 25 fps timestamps (the front door, the VAD and the running
-    identity, all on this thread); with the last one the whole clip is taken as one utterance
-    (``speak_last``: push-to-talk over every frame held), so the figure is that of an utterance
-    as long as the clip. The VAD would split the benchmark clip at its sentence pauses; an
-    utterance the VAD ends goes through the same work after its hangover. One worker thread serves
-    every pass, as in the node and the app, and its first pass is a warm-up: torch's first calls on
-    a new thread are slower (~0.4 s here), which a long-lived worker pays once.
+    Frames go through LipStream at 25 fps timestamps: the front door, the VAD, the running identity
+    and, while the utterance is open, the crops and expression of its settled frames, all on this
+    thread, as in the node and the app. The benchmark clip joins sentences; the VAD's hangover is
+    raised to 1 s so that it stays one utterance (as a person speaking on would), which the last
+    frame ends (``flush``: the work an utterance the VAD closes does after its hangover). One worker
+    thread serves every pass, its first pass a warm-up: torch's first calls on a new thread are
+    slower (~0.4 s here), which a long-lived worker pays once.
     """
     done = threading.Event()
     jobs: list[SpeechJob] = []
@@ -165,15 +167,15 @@ def live_latency(
     try:
         for _ in range(repeats + 1):
             jobs.clear()
-            stream = LipStream(pipeline.cfg, detector=pipeline.detector, color="rgb")
+            stream = LipStream(pipeline.cfg, ONE_UTTERANCE, detector=pipeline.detector, color="rgb")
             for i, frame in enumerate(frames[:-1]):
-                stream.push(frame, i / fps)
+                if stream.push(frame, i / fps).utterance:
+                    raise ImaginTalkError("the VAD split the benchmark clip into several utterances")
             done.clear()
             t0 = time.perf_counter()
-            stream.push(frames[-1], (len(frames) - 1) / fps)
-            whole = stream.speak_last(len(frames) / fps)
+            whole = stream.push(frames[-1], (len(frames) - 1) / fps).utterance or stream.flush()
             if whole is None:
-                raise ImaginTalkError("the live path found no face to speak in the benchmark clip")
+                raise ImaginTalkError("the live path found no utterance to speak in the benchmark clip")
             worker.submit(whole)
             done.wait()
             latencies.append(time.perf_counter() - t0)
