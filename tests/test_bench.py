@@ -19,13 +19,17 @@ def model(tmp_path_factory) -> Path:
 
 def test_quick_bench_writes_one_sane_result_per_step_count(model, tmp_path, capsys) -> None:
     out = tmp_path / "reports" / "bench.json"
-    assert main(["bench", "--quick", "--model", str(model), "--steps", "2,1", "--json", str(out)]) == 0
+    command = ["bench", "--quick", "--model", str(model), "--steps", "2,1", "--sampler", "confidence"]
+    assert main([*command, "--json", str(out)]) == 0
     report = json.loads(out.read_text())
     machine = report["machine"]
     assert machine["cores"] >= 1 and machine["threads"] >= 1 and machine["torch"]
     assert machine["peak_gflops_fp32"] > 0 and machine["peak_gflops_bf16"] > 0
     results = report["results"]
-    assert [(r["backend"], r["steps"]) for r in results] == [("torch", 2), ("torch", 1)]
+    assert [(r["backend"], r["sampler"], r["steps"]) for r in results] == [
+        ("torch", "confidence", 2),
+        ("torch", "confidence", 1),
+    ]
     for r in results:
         assert r["rtf"] > 0 and r["latency_s"] > 0 and r["peak_rss_mb"] > 0
         assert r["dit_gflops"] > 0 and r["peak_gflops"] == machine["peak_gflops_fp32"]
@@ -46,9 +50,9 @@ def test_quick_bench_writes_one_sane_result_per_step_count(model, tmp_path, caps
     assert results[0]["dit_gflop_per_call"] == pytest.approx(results[1]["dit_gflop_per_call"])
     printed = capsys.readouterr().out
     assert (
-        "| backend | steps | RTF (best) |" in printed
-        and "| torch | 2 |" in printed
-        and "| torch | 1 |" in printed
+        "| backend | sampler | steps | RTF (best) |" in printed
+        and "| torch | confidence | 2 |" in printed
+        and "| torch | confidence | 1 |" in printed
     )
     assert not list(out.parent.glob("*.partial"))
 
@@ -61,6 +65,7 @@ def test_quick_bench_writes_one_sane_result_per_step_count(model, tmp_path, caps
         (["--steps", "0"], "--steps takes whole numbers >= 1"),
         (["--steps", "8,x"], "--steps takes whole numbers >= 1"),
         (["--repeats", "0"], "--repeats must be at least 1"),
+        (["--sampler", "heun"], "unknown sampler 'heun'"),
         (["--json", "{tmp}/report.txt"], "--json names a .json file"),
         (["--json", "{tmp}/file/report.json"], "is a file, not a folder"),
     ],

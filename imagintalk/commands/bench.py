@@ -26,6 +26,9 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--backend", default="torch", help="backends, comma-separated (default: torch)")
     parser.add_argument(
+        "--sampler", help="euler, analytic or confidence (default: the model's own; the node's: confidence)"
+    )
+    parser.add_argument(
         "--onnx-dir", metavar="DIR", help="the export the onnx backend runs (default: MODEL_DIR/onnx)"
     )
     parser.add_argument("--repeats", type=int, default=3, help="warm runs per figure; the median is kept")
@@ -62,6 +65,11 @@ def run(args: argparse.Namespace) -> int:
 
     import torch  # heavy: only once the arguments passed their checks
 
+    from ..diffusion.sampling import get_sampler
+
+    if args.sampler is not None:
+        get_sampler(args.sampler)  # an unknown name: InputError naming the registered ones
+
     from ..eval.bench import BenchPlan, format_table, run_bench
     from ..eval.bench_inputs import render_utterances
     from ..models.bundle import load_config_of
@@ -78,7 +86,9 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"no model at {model} (config.json missing)")
     if args.threads:
         torch.set_num_threads(args.threads)
-    plan = BenchPlan(model, backends, steps, repeats=1 if args.quick else args.repeats, onnx_dir=onnx_dir)
+    plan = BenchPlan(
+        model, backends, steps, 1 if args.quick else args.repeats, onnx_dir=onnx_dir, sampler=args.sampler
+    )
     if args.quick:
         plan.memory_s, plan.matmul_size = [3.0], 1024
     with tempfile.TemporaryDirectory(prefix="imagintalk-bench-") as work:

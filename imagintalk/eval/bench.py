@@ -50,12 +50,15 @@ class BenchPlan:
     memory_s: list[float] = field(default_factory=lambda: [3.0, 10.0, 30.0])
     matmul_size: int = 2048
     onnx_dir: Path | None = None  # the onnx backend's export; None: MODEL/onnx
+    sampler: str | None = None  # a registered sampler; None: the model's own
 
 
-def load_pipeline(model: Path, backend: str, steps: int, onnx_dir: Path | None = None) -> Pipeline:
+def load_pipeline(
+    model: Path, backend: str, steps: int, onnx_dir: Path | None = None, sampler: str | None = None
+) -> Pipeline:
     """The model under ``backend`` (settings.speak.BACKENDS; onnx: the export in ``onnx_dir``,
-    default MODEL/onnx)."""
-    options = SpeakOptions(steps=steps).validate()
+    default MODEL/onnx), sampling ``steps`` with ``sampler`` (None: the model's)."""
+    options = SpeakOptions(steps=steps, sampler=sampler).validate()
     bundle = None
     if check_backend(backend) == "onnx":
         bundle, _ = onnx_bundle(model, onnx_dir or model / "onnx")  # the networks' graphs under onnxruntime
@@ -211,7 +214,7 @@ def peak_rss_mb(plan: BenchPlan, video: Path, backend: str, steps: int, threads:
 
 def bench_one(plan: BenchPlan, backend: str, steps: int, videos: dict[float, Path], peak: float) -> dict:
     """All figures for one (backend, steps) on the 3 s utterance."""
-    pipeline = load_pipeline(plan.model, backend, steps, plan.onnx_dir)
+    pipeline = load_pipeline(plan.model, backend, steps, plan.onnx_dir, plan.sampler)
     video = videos[3.0]
     frames = read_video(video)  # [T, H, W, 3] RGB, decoded once: the live path gets frames, not a file
     fps = float(pipeline.cfg.video.fps)
@@ -223,6 +226,7 @@ def bench_one(plan: BenchPlan, backend: str, steps: int, videos: dict[float, Pat
     dit_gflops = flops * calls / stage_s["sampling"] / 1e9
     return {
         "backend": backend,
+        "sampler": pipeline.sampler,
         "steps": steps,
         "utterance_s": duration,
         "rtf": stage_s["total"] / duration,
@@ -270,11 +274,11 @@ def run_bench(plan: BenchPlan, videos: dict[float, Path], log=print) -> dict:
 
 def format_table(report: dict) -> str:
     """The report as a Markdown table (medians of the warm runs, seconds, MB, GFLOP/s)."""
-    head = ["backend", "steps", "RTF (best)", "latency s (best)", *(f"{s} s" for s in STAGES), "peak RSS MB",
-            "DiT GFLOP/s", "of peak"]  # fmt: skip
+    head = ["backend", "sampler", "steps", "RTF (best)", "latency s (best)", *(f"{s} s" for s in STAGES),
+            "peak RSS MB", "DiT GFLOP/s", "of peak"]  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in report["results"]:
-        cells = [r["backend"], str(r["steps"]), f"{r['rtf']:.2f} ({r['rtf_best']:.2f})",
+        cells = [r["backend"], r["sampler"], str(r["steps"]), f"{r['rtf']:.2f} ({r['rtf_best']:.2f})",
                  f"{r['latency_s']:.2f} ({r['latency_s_best']:.2f})",
                  *(f"{r['stage_s'][s]:.2f}" for s in STAGES), f"{r['peak_rss_mb']:.0f}",
                  f"{r['dit_gflops']:.1f}", f"{100 * r['dit_share_of_peak']:.0f}%"]  # fmt: skip
