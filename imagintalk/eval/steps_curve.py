@@ -239,13 +239,15 @@ def plot_curve(rows: list[dict[str, Any]], path: Path, title: str = "") -> None:
     import matplotlib.pyplot as plt
 
     fig, (ax_wer, ax_s) = plt.subplots(1, 2, figsize=(8, 3.2), dpi=90)
-    for sampler in dict.fromkeys(r["sampler"] for r in rows):
+    styles = [("o", "-"), ("s", "--"), ("^", ":"), ("D", "-.")]  # lines that coincide stay visible
+    for number, sampler in enumerate(dict.fromkeys(r["sampler"] for r in rows)):
+        marker, line = styles[number % len(styles)]
         mine = sorted((r for r in rows if r["sampler"] == sampler), key=lambda r: r["steps"])
         steps = [r["steps"] for r in mine]
         wer = [r["wer_grammar"]["mean"] for r in mine]
         se = [r["wer_grammar"]["paired"]["se"] or 0.0 for r in mine]
-        ax_wer.errorbar(steps, wer, yerr=se, marker="o", capsize=3, label=sampler)
-        ax_s.plot(steps, [r["sampling_s"] for r in mine], marker="o", label=sampler)
+        ax_wer.errorbar(steps, wer, yerr=se, marker=marker, linestyle=line, capsize=3, label=sampler)
+        ax_s.plot(steps, [r["sampling_s"] for r in mine], marker=marker, linestyle=line, label=sampler)
     ticks = sorted({r["steps"] for r in rows})
     for ax, label in ((ax_wer, "grammar WER (bars: paired s.e.)"), (ax_s, "sampling s per clip")):
         ax.set_xscale("log", base=2)
