@@ -298,9 +298,11 @@ def test_errors_are_one_line(env, tmp_path) -> None:
 def test_window_cutter_prefers_quiet_frames_and_respects_the_maximum() -> None:
     times = np.arange(400) / 25.0
     speech = 0.3 * np.abs(np.sin(np.arange(400) * 0.7))  # always moving
+    speech[160:164] = 0.0  # a lip closure inside a word at 6.4 s: too short to cut at
     speech[180:190] = 0.0  # a pause at 7.2-7.6 s
     ranges = split_indices(times, list(speech), WindowCutter(10.0, 6.0, 0.04))
-    assert ranges[0] == (0, 183)  # ends inside the pause (180-189), after two quiet, still frames
+    assert ranges[0] == (0, 186)  # ends inside the pause (180-189), after five quiet, still frames
+    assert split_indices(times, list(speech), WindowCutter(10.0, 6.0, 0.04, quiet_frames=2))[0] == (0, 163)
     assert all(b - a <= 250 for a, b in ranges) and ranges[-1][1] == 400
     assert [r[0] for r in ranges[1:]] == [r[1] for r in ranges[:-1]]
     assert mouth_opening(None) is None

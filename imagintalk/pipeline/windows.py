@@ -3,7 +3,7 @@
 A long video is spoken window by window (at most ``max_window_s`` each), so memory and the
 attention length stay bounded. :class:`WindowCutter` decides online, frame by frame, with no
 look-ahead (a camera stream has none): once a window is ``min_window_s`` long it ends at the
-first pair of quiet frames (mouth nearly closed and still: silence-like), and at
+first run of ``QUIET_FRAMES`` quiet frames (mouth nearly closed and still: silence-like), and at
 ``max_window_s`` it ends regardless. Both the in-memory path (a FaceTrackResult at 25 fps) and
 the streaming path (source frames) use the same rule.
 
@@ -23,6 +23,10 @@ from ..video.mouth import mouth_opening  # noqa: F401  (re-exported: the cutter'
 
 QUIET_LEVEL = 0.15  # quiet: opening within this fraction of the window's range above its minimum
 QUIET_MOTION = 0.10  # ... and moving less than this fraction of the range since the last frame
+# a run this long (0.2 s at 25 fps) is a pause between phrases; the 2 frames used before were also
+# met inside words (a /b p m/ closure, a final nasal), and windows cut there jumped in level and
+# spectrum at the join (docs/speaking.md, "Seams between windows")
+QUIET_FRAMES = 5
 FADE_S = 0.005  # half the cross-fade at each internal window boundary
 
 
@@ -36,7 +40,8 @@ class WindowCutter:
     _start: float | None = field(default=None, init=False)
     _openings: list[float] = field(default_factory=list, init=False)
     _previous: float | None = field(default=None, init=False)
-    _previous_quiet: bool = field(default=False, init=False)
+    quiet_frames: int = QUIET_FRAMES  # quiet frames in a row that end a window past min_window_s
+    _quiet_run: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         if self.max_window_s <= 0:
@@ -44,7 +49,7 @@ class WindowCutter:
         self.min_window_s = min(self.min_window_s, self.max_window_s)
 
     def reset(self) -> None:
-        self._start, self._openings, self._previous, self._previous_quiet = None, [], None, False
+        self._start, self._openings, self._previous, self._quiet_run = None, [], None, 0
 
     def _quiet(self, opening: float | None) -> bool:
         if opening is None or self._previous is None or len(self._openings) < 2:
@@ -63,10 +68,10 @@ class WindowCutter:
         if opening is not None:
             self._openings.append(opening)
         self._previous = opening
-        pair_quiet, self._previous_quiet = quiet and self._previous_quiet, quiet
+        self._quiet_run = self._quiet_run + 1 if quiet else 0
         # the next frame would push the window past max_window_s: end it now
         forced = elapsed + self.frame_step_s > self.max_window_s + 1e-9
-        if forced or (elapsed >= self.min_window_s and pair_quiet):
+        if forced or (elapsed >= self.min_window_s and self._quiet_run >= self.quiet_frames):
             self.reset()
             return True
         return False
