@@ -27,7 +27,7 @@ BACKENDS = ("torch", "onnx")
 # imagintalk.eval.steps_curve``; docs/benchmarks.md, "Quality against sampling steps"). Files
 # (``imagintalk speak``) keep SpeakOptions' 64 steps and the model's sampler.
 LIVE_SAMPLER = "confidence"
-LIVE_STEPS = 8
+LIVE_STEPS = 4
 
 
 def check_backend(name: str) -> str:
