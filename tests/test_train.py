@@ -483,7 +483,7 @@ def test_stage3_conditions_are_the_ones_speaking_computes(trained, prepared, tmp
         captured["c"] = shared(*args, **kwargs)
         raise Stop
 
-    monkeypatch.setattr(pipeline_module, "window_inputs", lambda window, cfg: inputs)
+    monkeypatch.setattr(pipeline_module, "window_inputs", lambda window, cfg, *features: inputs)
     monkeypatch.setattr(pipeline_module, "clip_conditions", spy)
     with pytest.raises(Stop):
         pipe._speak_window(None, 0, {}, WindowInfo(0, 0, 0, 0.0))
