@@ -25,8 +25,6 @@ from imagintalk.eval.manifest import read_manifest
 from imagintalk.eval.report import paired_differences
 from imagintalk.pipeline import Pipeline
 from imagintalk.settings import DEFAULT_MODEL_DIR
-from imagintalk.video.frontdoor import FaceTrack, working_max_side
-from imagintalk.video.io import iter_frames
 
 METRICS = ["wer_grammar", "stoi", "spk_sim"]
 
@@ -48,12 +46,8 @@ def main() -> int:
     for folder in arms.values():
         folder.mkdir(parents=True, exist_ok=True)
     for entry in tqdm(read_manifest(manifest)[: args.limit], desc="clips", unit="clip"):
-        video = args.data / entry["video"]
-        track, identity = FaceTrack(pipeline.cfg.video, pipeline.detector), pipeline.running_identity()
-        for frame, time_s in iter_frames(video, color="bgr", max_side=working_max_side(pipeline.cfg.video)):
-            identity.update(track.push(frame, time_s))
-        result = track.finish()
-        for name, given in (("running", identity.vector), ("spread", None)):
+        result, identity = pipeline.track_file(args.data / entry["video"])  # as speak_file takes them
+        for name, given in (("running", identity), ("spread", None)):
             spoken = pipeline.speak_track(result, given)
             sf.write(arms[name] / f"{entry['id']}.wav", spoken.wav, spoken.sample_rate)
     results = evaluate(manifest, arms, pipeline.codec, args.out / "eval", METRICS, limit=args.limit)

@@ -97,10 +97,9 @@ def test_streamed_speech_equals_the_file_speech_for_the_same_seed(env) -> None:
 
 def test_a_stream_without_running_identity_leaves_it_to_the_worker(env) -> None:
     stream = LipStream(load_config("debug"), identity=False)
-    for frame, time_s in padded([f for f, _ in env["frames"]]):
-        update = stream.push(frame, time_s)
-        if update.utterance:
-            assert update.utterance.identity is None
+    updates = [stream.push(frame, time_s) for frame, time_s in padded([f for f, _ in env["frames"]])]
+    utterances = [u.utterance for u in updates if u.utterance]
+    assert len(utterances) == 1 and utterances[0].identity is None
     assert stream.identity is None
 
 

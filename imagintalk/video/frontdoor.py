@@ -215,15 +215,12 @@ class FaceTrack:
         empty = np.zeros((0, cfg.face_size, cfg.face_size, 3), np.uint8)
         if not records or not any(r.landmarks is not None for r in records):
             return empty, from_frame
-        geometry = self._geometry(records)
+        geometry = _geometry_of(records, cfg)
         end = int(np.searchsorted(geometry.out_t, geometry.settled_until, side="right"))
         if end <= from_frame:
             return empty, from_frame
         faces = [self._crops_of(records, geometry, t)[1] for t in range(from_frame, end)]
         return np.stack(faces), end
-
-    def _geometry(self, records: list[_Record]) -> _Geometry:
-        return _geometry_of(records, self.cfg)
 
     def _crops_of(
         self, records: list[_Record], geometry: _Geometry, t: int
@@ -264,7 +261,7 @@ class FaceTrack:
             records = [r for r in records if low <= r.time_s <= high]
         if not records:
             raise InputError(f"no frames in {self.source}")
-        geometry = self._geometry(records)
+        geometry = _geometry_of(records, cfg)
         times, out_t, found, nearest = geometry.times, geometry.out_t, geometry.found, geometry.nearest
         duration = len(out_t) / cfg.fps
         if duration < cfg.min_duration_s:
