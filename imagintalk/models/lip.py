@@ -207,7 +207,12 @@ class LipAligner(nn.Module):
         if key_padding_mask is not None:
             # zero padded frames: the stem's temporal kernel then sees them like its own zero padding
             rois = rois * (~key_padding_mask)[:, :, None, None].to(rois.dtype)  # [B, T, H, W]
-        h = self.input_proj(self.frontend(rois))  # [B, T, d]
+        return self.from_frame_features(self.frontend(rois), key_padding_mask)  # [B, u T, D_unit]
+
+    def from_frame_features(self, features: Tensor, key_padding_mask: Tensor | None = None) -> Tensor:
+        """The part after the front end: frame features [B, T, C] -> [B, u T, D_unit] (enrollment
+        adapts only this part, so it computes the front end's features once per clip)."""
+        h = self.input_proj(features)  # [B, T, d]
         h = self.encoder(h, key_padding_mask)  # [B, T, d]
         h = self.upsampler(h)  # [B, u T, d]
         return self.projector(h)  # [B, u T, D_unit]

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from ..builders import load_codec
 from ..codec.base import Codec
@@ -36,21 +37,28 @@ from ..models.bundle import (
     complete_fine_levels,
     load_bundle,
     load_config_of,
+    style_condition,
 )
+from ..models.lip_adapter import LipAdapter
 from ..settings import DEFAULT_MODEL_DIR
 from ..settings.speak import SpeakOptions
 from ..video.detectors import build_detector
 from ..video.frontdoor import FaceTrack, working_max_side
-from ..video.io import iter_frames
+from ..video.io import is_image, iter_frames, read_image
 from ..video.result import FaceTrackResult
 from ..video.temporal import clip_duration
 from .features import window_inputs
+from .profile import Profile, load_profile
 from .result import STAGES, SpeechResult, WindowInfo
+from .typed import typed_windows
 from .voice import ReferenceVoice, scale_expression, voice_from_reference
-from .weights import load_dit_override, resolve_device
+from .weights import load_dit_override, read_neutral_expression, resolve_device
 from .windows import WindowCutter, assemble, mouth_opening, split_indices
 
 log = logging.getLogger(__name__)
+
+TYPED_LEAD_S = 0.25  # silence before and after typed speech (SynthTalk's lead silence)
+IMAGE_SECONDS = 1.8  # a still image is held this long: the running identity's 8 looks 0.2 s apart
 
 
 def window_seed(seed: int, index: int) -> int:
@@ -119,6 +127,11 @@ class Pipeline:
         self.reference_voice: ReferenceVoice | None = None
         if voice_reference is not None:
             self.set_voice_reference(voice_reference, voice_reference_rate)
+        self.profile: Profile | None = None
+        self._adapter: LipAdapter | None = None
+        # [E] the expression typed speech takes without a face or profile (MODEL_DIR/NEUTRAL_FILE)
+        self.neutral_expression: np.ndarray | None = None
+        self._decode_seconds = 0.0
 
     @property
     def options(self) -> SpeakOptions:
@@ -165,6 +178,21 @@ class Pipeline:
         )
         return self.reference_voice
 
+    def set_profile(self, profile: Profile | str | Path | None) -> Profile | None:
+        """Speak as the user of ``profile`` (a Profile or its directory): their lip adapter, and their
+        voice recording when the profile has one; None: the model as shipped. CheckpointError for a
+        profile made with another model (nothing changes then)."""
+        if profile is not None and not isinstance(profile, Profile):
+            profile = load_profile(profile)
+        adapter = None if profile is None else profile.adapter_for(self.bundle.lip)
+        if self._adapter is not None:
+            self._adapter.detach()
+        self._adapter = None if adapter is None else adapter.attach(self.bundle.lip)
+        self.profile = profile
+        if profile is not None and profile.voice is not None:
+            self.set_voice_reference(profile.voice)
+        return profile
+
     def set_expressiveness(self, value: float) -> None:
         """How much the face's expression changes shape the prosody: 0 steady, 1 as trained, up to 3."""
         self.set_options(self._options.replace(expressiveness=value))
@@ -202,10 +230,12 @@ class Pipeline:
         if dit_weights is not None:
             bundle.dit = load_dit_override(dit_weights, bundle.cfg).to(torch_device).eval()
         codec_obj = codec if isinstance(codec, Codec) else load_codec(bundle.cfg, model_dir, codec)
-        return cls(
+        pipe = cls(
             bundle, codec_obj, options, device=torch_device, voice_reference=voice_reference,
             voice_reference_rate=voice_reference_rate,
         )  # fmt: skip
+        pipe.neutral_expression = read_neutral_expression(model_dir, cfg.style.expression_dim)
+        return pipe
 
     # ---------------------------------------------------------------- entry points
 
@@ -300,6 +330,75 @@ class Pipeline:
             outputs.append(spoken)
             infos.append(info)
         return self._result(pieces, outputs, infos, track.num_frames, timings, warnings, started, "track")
+
+    def describe_face(self, path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+        """A face video or still image -> (identity [D], mean expression [E]): the voice and the
+        steady expression typed speech takes from a face."""
+        track, identity = self.track_file(path) if not is_image(path) else self._track_image(path)
+        features = window_inputs(track, self.cfg, identity)
+        return features.identity[0].numpy(), features.expression[0].mean(0).numpy()
+
+    def _track_image(self, path: str | Path) -> tuple[FaceTrackResult, np.ndarray | None]:
+        """A still image as a clip long enough for the running identity (IMAGE_SECONDS at 25 fps)."""
+        image = read_image(path, max_side=working_max_side(self.cfg.video))
+        face_track = FaceTrack(self.cfg.video, self.detector, color="bgr")
+        identity = self.running_identity()
+        fps = self.cfg.video.fps
+        for i in range(int(IMAGE_SECONDS * fps)):
+            identity.update(face_track.push(image, i / fps))
+        return face_track.finish(), identity.vector
+
+    def say(
+        self, text: str, identity: np.ndarray | None = None, expression: np.ndarray | None = None
+    ) -> SpeechResult:
+        """Typed ``text`` -> speech in the voice of ``identity`` [D] (a face descriptor), else the
+        profile's face, else the voice reference (one of them is needed: InputError otherwise).
+
+        ``expression`` [E]: the steady expression to speak with; default the profile's, else the
+        model's neutral one. Units come from the text (pipeline.typed), not from lips.
+        """
+        started = time.perf_counter()
+        cfg, style = self.cfg, self.cfg.style
+        if identity is None and self.profile is not None:
+            identity = self.profile.identity
+        if identity is None and self.reference_voice is None:
+            raise InputError("typed speech needs a voice: a face (--face), a profile or a voice recording")
+        if expression is None:
+            expression = self.profile.expression if self.profile is not None else None
+        expression = self.neutral_expression if expression is None else expression
+        if expression is None:
+            raise InputError("this model has no neutral expression for typed speech: give a face or profile")
+        identity = np.zeros(style.descriptor_dim, np.float32) if identity is None else identity
+        widths = {"identity": style.descriptor_dim, "expression": style.expression_dim}
+        for name, value in (("identity", identity), ("expression", expression)):
+            width = widths[name]
+            if np.shape(value) != (width,):
+                raise InputError(f"{name} must be a vector of {width} values, got shape {np.shape(value)}")
+        timings = dict.fromkeys(STAGES, 0.0)
+        t0 = time.perf_counter()
+        windows = typed_windows(text, int(cfg.video.fps), self.factor, TYPED_LEAD_S, self.max_window_s)
+        timings["semantic"] += time.perf_counter() - t0
+        pieces, outputs, infos, at = [], [], [], 0
+        for index, window in enumerate(windows):
+            t0 = time.perf_counter()
+            units = torch.from_numpy(window.units)[None].to(self.device)  # [1, T_tok]
+            with torch.inference_mode():
+                c_lip = self.bundle.lip.codebook.lookup(units)  # [1, T_tok, D_unit]
+                moods = torch.as_tensor(expression, dtype=torch.float32).expand(1, window.num_frames, -1)
+                face = torch.as_tensor(identity, dtype=torch.float32)[None]
+                c_id, c_emo = style_condition(self.bundle, face.to(self.device), moods.to(self.device))
+            t1 = time.perf_counter()
+            wav, tokens, calls = self._generate(c_lip, c_id, c_emo, index)
+            t2 = time.perf_counter()
+            timings["style"] += t1 - t0
+            timings["sampling"] += t2 - t1 - self._decode_seconds
+            timings["decode"] += self._decode_seconds
+            unit_ids = window.units.astype(np.int64)
+            pieces.append((at * self.samples_per_frame, wav))
+            outputs.append(_Spoken(wav, tokens, unit_ids, unit_ids, np.zeros(len(unit_ids), bool), calls))
+            infos.append(WindowInfo(index, at, window.num_frames, at / cfg.video.fps, network_calls=calls))
+            at += window.num_frames
+        return self._result(pieces, outputs, infos, at, timings, [], started, "typed text")
 
     # ---------------------------------------------------------------- the shared path
 
@@ -414,36 +513,48 @@ class Pipeline:
             )  # fmt: skip
             semantic, c_id, c_emo = conditions.semantic, conditions.c_id, conditions.c_emo
             t2 = t1 + conditions.seconds[0]
-            if self.reference_voice is not None:  # the user's own voice instead of the face's
-                c_id = self.reference_voice.c_id.to(c_id.device, c_id.dtype).expand_as(c_id)
-            c_emo = scale_expression(c_emo, self.expressiveness)  # [1, T_tok, D_emo]
             t3 = time.perf_counter()
-            num_tokens = semantic.c_lip.shape[1]  # T_tok = factor * T
-            generator = torch.Generator(device=self.device).manual_seed(window_seed(self.seed, index))
-            score_fn = bundle.dit.score_fn(semantic.c_lip, c_id, c_emo, guidance=self.guidance)
-            shape = (1, cfg.dit.num_codebooks, num_tokens)
-            sampled = sample(
-                self.sampler, score_fn, shape, cfg.dit.cardinality, steps=self.steps, generator=generator,
-                device=self.device, progress=self.progress, temperature=self.temperature,
-            )  # fmt: skip
-            t4 = time.perf_counter()
-            tokens = sampled.tokens.cpu()  # [1, K_dit, T_tok]
-            if self.fine_levels:  # the codec levels the DiT does not generate
-                tokens = complete_fine_levels(bundle, self.codec, sampled.tokens, c_id).cpu()  # [1, K, T_tok]
-            wav = self.codec.decode(tokens)[0, 0].float().cpu().numpy()  # [T_tok * hop]
+            wav, tokens, calls = self._generate(semantic.c_lip, c_id, c_emo, index)
         t5 = time.perf_counter()
+        t4 = t5 - self._decode_seconds
         for stage, seconds in zip(STAGES[1:], (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
             timings[stage] += seconds
         flagged = semantic.flagged[0].cpu().numpy().astype(bool)  # [T_tok]
-        info.network_calls, info.flagged_fraction = sampled.network_calls, float(flagged.mean())
+        info.network_calls, info.flagged_fraction = calls, float(flagged.mean())
         return _Spoken(
-            wav=wav.astype(np.float32),
-            tokens=tokens[0].numpy().astype(np.int64),
+            wav=wav,
+            tokens=tokens,
             units=semantic.units[0].cpu().numpy().astype(np.int64),
             raw_units=semantic.raw_units[0].cpu().numpy().astype(np.int64),
             flagged=flagged,
-            network_calls=sampled.network_calls,
+            network_calls=calls,
         )
+
+    @torch.inference_mode()
+    def _generate(
+        self, c_lip: Tensor, c_id: Tensor, c_emo: Tensor, index: int
+    ) -> tuple[np.ndarray, np.ndarray, int]:
+        """c_lip [1, T_tok, D_unit], c_id [1, D_id], c_emo [1, T_tok, D_emo] -> (wav [T_tok * hop],
+        tokens [K, T_tok], network calls): the sampler over the Style-DiT, then the codec. Sets
+        ``_decode_seconds`` (the codec's share, for the stage timings)."""
+        bundle, cfg = self.bundle, self.cfg
+        if self.reference_voice is not None:  # the user's own voice instead of the face's
+            c_id = self.reference_voice.c_id.to(c_id.device, c_id.dtype).expand_as(c_id)
+        c_emo = scale_expression(c_emo, self.expressiveness)  # [1, T_tok, D_emo]
+        generator = torch.Generator(device=self.device).manual_seed(window_seed(self.seed, index))
+        score_fn = bundle.dit.score_fn(c_lip, c_id, c_emo, guidance=self.guidance)
+        shape = (1, cfg.dit.num_codebooks, c_lip.shape[1])  # T_tok = factor * T
+        sampled = sample(
+            self.sampler, score_fn, shape, cfg.dit.cardinality, steps=self.steps, generator=generator,
+            device=self.device, progress=self.progress, temperature=self.temperature,
+        )  # fmt: skip
+        t0 = time.perf_counter()
+        tokens = sampled.tokens.cpu()  # [1, K_dit, T_tok]
+        if self.fine_levels:  # the codec levels the DiT does not generate
+            tokens = complete_fine_levels(bundle, self.codec, sampled.tokens, c_id).cpu()  # [1, K, T_tok]
+        wav = self.codec.decode(tokens)[0, 0].float().cpu().numpy()  # [T_tok * hop]
+        self._decode_seconds = time.perf_counter() - t0
+        return wav.astype(np.float32), tokens[0].numpy().astype(np.int64), sampled.network_calls
 
     def _track_warnings(self, track: FaceTrackResult, prefix: str = "") -> list[str]:
         out = []

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from ..checkpoint import load_module_weights
@@ -13,6 +15,7 @@ from ..models.style_dit import StyleDiT
 from ..settings import Config
 
 DEVICES = ("cpu", "cuda", "auto")
+NEUTRAL_FILE = "neutral_expression.json"  # a model's steady expression for typed speech
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -43,3 +46,18 @@ def load_dit_override(path: str | Path, cfg: Config) -> StyleDiT:
     dit = StyleDiT.from_config(dit_cfg)
     load_module_weights(weights, dit)
     return dit.eval()
+
+
+def read_neutral_expression(model_dir: str | Path, width: int) -> np.ndarray | None:
+    """MODEL_DIR/NEUTRAL_FILE's ``expression`` [width] (the mean expression features of its training
+    corpus's neutral faces), or None when the model has none; CheckpointError when it is unusable."""
+    path = Path(model_dir) / NEUTRAL_FILE
+    if not path.is_file():
+        return None
+    try:
+        vector = np.asarray(json.loads(path.read_text())["expression"], dtype=np.float32)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"{path} is unusable: {exc}") from None
+    if vector.shape != (width,) or not np.isfinite(vector).all():
+        raise CheckpointError(f"{path} holds {vector.shape} values, the model's expressions have {width}")
+    return vector

@@ -14,12 +14,15 @@ from typing import Any
 import numpy as np
 from scipy.signal import resample_poly
 
-from .espeak import SpeechEvent, speak_isolated
+from ..errors import InputError
+from .espeak import SpeechEvent, Utterance, speak_isolated
+from .grid import is_grid_sentence
 from .voices import private_data_dir, speaker_voice
 
 SILENCE = "_"
 # espeak says a lone "a" as the article (schwa); "eh" gives the letter name /eI/
 SPOKEN_FORM = {"a": "eh"}
+TYPED_RATE = 155  # words per minute: the middle of the SynthTalk speakers' 140-170
 
 
 @dataclass
@@ -68,6 +71,22 @@ def synthesize(
     """Speak GRID ``text`` with the speaker's voice and the emotion's prosody settings."""
     voice = speaker_voice(speaker["variant"], speaker["tract_length"])
     utt = speak_isolated(private_data_dir().parent, spoken_text(text), voice, **prosody)
+    return _timed_speech(utt, text, sample_rate, fps, lead_s)
+
+
+def typed_speech(text: str, sample_rate: int, fps: int, lead_s: float, rate: int = TYPED_RATE) -> Speech:
+    """Any English ``text`` in espeak-ng's plain en-us voice at a SynthTalk-like pace: the phoneme
+    timing typed speech follows (its audio is only a by-product)."""
+    words = text.split()
+    if not words:
+        raise InputError("there is no text to speak")
+    said = spoken_text(text) if is_grid_sentence(text) else text
+    utt = speak_isolated(None, said, "en-us", rate=rate, pitch=50, pitch_range=55, volume=100)
+    return _timed_speech(utt, text, sample_rate, fps, lead_s)
+
+
+def _timed_speech(utt: Utterance, text: str, sample_rate: int, fps: int, lead_s: float) -> Speech:
+    """An espeak utterance -> the clip's audio (lead silence, padded to whole frames) and timing."""
     src_rate = utt.sample_rate
     g = gcd(sample_rate, src_rate)
     speech = resample_poly(utt.samples.astype(np.float64), sample_rate // g, src_rate // g)

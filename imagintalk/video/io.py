@@ -49,6 +49,25 @@ def working_size(width: int, height: int, max_side: int | None) -> tuple[int, in
     return max(2, 2 * round(width * scale / 2)), max(2, 2 * round(height * scale / 2))
 
 
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+
+
+def is_image(path: str | Path) -> bool:
+    """A still image by its file name (the front door otherwise reads it as a video)."""
+    return Path(path).suffix.lower() in IMAGE_SUFFIXES
+
+
+def read_image(path: str | Path, max_side: int | None = None) -> np.ndarray:
+    """A still image -> uint8 [H, W, 3] BGR, scaled down to ``max_side``; InputError if unreadable."""
+    import cv2
+
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise InputError(f"cannot read the image {path}")
+    size = working_size(image.shape[1], image.shape[0], max_side)
+    return image if size is None else cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
 def _iter_pyav(path: Path, color: str, max_side: int | None) -> Iterator[tuple[np.ndarray, float]]:
     import av
 
