@@ -27,6 +27,8 @@ COMMAND_MODULES = (
     "prepare",
     "train",
     "speak",
+    "say",
+    "enroll",
     "export",
     "eval",
     "bench",

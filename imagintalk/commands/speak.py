@@ -74,6 +74,9 @@ def register(subparsers) -> None:
         "--voice-ref", metavar="WAV", help="speak in this recording's voice instead of the face's"
     )
     parser.add_argument(
+        "--profile", metavar="DIR", help="a user's profile from imagintalk enroll (their adapted lip reader)"
+    )
+    parser.add_argument(
         "--expressiveness",
         type=float,
         default=1.0,
@@ -350,6 +353,11 @@ def load_pipeline(args: argparse.Namespace, options: SpeakOptions, onnx_dir: Pat
         args.model, options, device=args.device, dit_weights=args.dit_weights, voice_reference=args.voice_ref,
         bundle=bundle,
     )  # fmt: skip
+    if getattr(args, "profile", None):
+        profile = pipeline.set_profile(args.profile)
+        print(f"profile: {profile.name} ({args.profile})")
+        if args.voice_ref:  # the recording asked for wins over the profile's
+            pipeline.set_voice_reference(args.voice_ref)
     if pipeline.reference_voice is not None:
         reached = pipeline.reference_voice.cosine
         print(f"voice: {args.voice_ref} (speaker-embedding cosine reached {reached:.3f})")
@@ -364,6 +372,10 @@ def run(args: argparse.Namespace) -> int:
     check_distinct(jobs, [Path(p) for p in (args.voice_ref, args.dit_weights) if p])
     if args.voice_ref and (problem := input_problem(Path(args.voice_ref), "voice reference")):
         raise InputError(problem)
+    if args.profile and not (Path(args.profile) / "profile.json").is_file():
+        raise InputError(f"no profile at {args.profile}: make one with imagintalk enroll")
+    if args.profile and args.backend == "onnx":
+        raise InputError("--profile adapts the torch lip aligner: use --backend torch")
     onnx_dir = onnx_dir_of(args)
     todo, failures = select_jobs(jobs, args.skip_existing)
     pipeline = load_pipeline(args, options, onnx_dir) if todo else None

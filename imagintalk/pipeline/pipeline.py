@@ -48,7 +48,7 @@ from ..video.io import is_image, iter_frames, read_image
 from ..video.result import FaceTrackResult
 from ..video.temporal import clip_duration
 from .features import window_inputs
-from .profile import Profile, load_profile
+from .profile import Profile, lip_fingerprint, load_profile
 from .result import STAGES, SpeechResult, WindowInfo
 from .typed import typed_windows
 from .voice import ReferenceVoice, scale_expression, voice_from_reference
@@ -129,6 +129,7 @@ class Pipeline:
             self.set_voice_reference(voice_reference, voice_reference_rate)
         self.profile: Profile | None = None
         self._adapter: LipAdapter | None = None
+        self._lip_fingerprint: str | None = None
         # [E] the expression typed speech takes without a face or profile (MODEL_DIR/NEUTRAL_FILE)
         self.neutral_expression: np.ndarray | None = None
         self._decode_seconds = 0.0
@@ -184,7 +185,7 @@ class Pipeline:
         profile made with another model (nothing changes then)."""
         if profile is not None and not isinstance(profile, Profile):
             profile = load_profile(profile)
-        adapter = None if profile is None else profile.adapter_for(self.bundle.lip)
+        adapter = None if profile is None else profile.adapter_for(self.bundle.lip, self.model_fingerprint)
         if self._adapter is not None:
             self._adapter.detach()
         self._adapter = None if adapter is None else adapter.attach(self.bundle.lip)
@@ -192,6 +193,15 @@ class Pipeline:
         if profile is not None and profile.voice is not None:
             self.set_voice_reference(profile.voice)
         return profile
+
+    @property
+    def model_fingerprint(self) -> str:
+        """The model's lip aligner's fingerprint (profiles name the model they fit by it)."""
+        if self._lip_fingerprint is None:
+            if self._adapter is not None:
+                raise RuntimeError("the fingerprint is taken before any profile is set")
+            self._lip_fingerprint = lip_fingerprint(self.bundle.lip)
+        return self._lip_fingerprint
 
     def set_expressiveness(self, value: float) -> None:
         """How much the face's expression changes shape the prosody: 0 steady, 1 as trained, up to 3."""

@@ -58,9 +58,11 @@ class Profile:
     voice: Path | None = None  # the user's voice recording, when given
     path: Path | None = None
 
-    def adapter_for(self, lip: LipAligner) -> LipAdapter:
-        """This profile's adapter for ``lip`` (not attached); CheckpointError for another model."""
-        found = lip_fingerprint(lip)
+    def adapter_for(self, lip: LipAligner, fingerprint: str | None = None) -> LipAdapter:
+        """This profile's adapter for ``lip`` (not attached); CheckpointError for another model.
+        ``fingerprint``: ``lip``'s own when known (with renormalising adapters attached, its
+        statistics are the user's, not the model's)."""
+        found = lip_fingerprint(lip) if fingerprint is None else fingerprint
         if found != self.fingerprint:
             raise CheckpointError(
                 f"profile {self.name!r} was made for another model (lip aligner {self.fingerprint}, "
