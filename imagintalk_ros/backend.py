@@ -21,4 +21,8 @@ def load_pipeline(p: NodeParams, log: Callable[[str], None]) -> Pipeline:
         onnx_dir = Path(p.onnx_dir) if p.onnx_dir else model / "onnx"
         bundle, provider = onnx_bundle(model, onnx_dir)  # no export there: CheckpointError naming the command
         log(f"backend: onnxruntime, {provider} ({onnx_dir})")
-    return Pipeline.from_dir(p.model_dir or None, p.speak_options(), device=p.device, bundle=bundle)
+    pipeline = Pipeline.from_dir(p.model_dir or None, p.speak_options(), device=p.device, bundle=bundle)
+    if p.profile:  # not there, damaged or made for another model: the configure transition fails
+        profile = pipeline.set_profile(p.profile)
+        log(f"profile: {profile.name} ({p.profile})")
+    return pipeline

@@ -31,6 +31,7 @@ class NodeParams:
     device: str = "cpu"  # cpu, cuda, cuda:N or auto
     backend: str = "torch"  # torch, or onnx: the graphs of `imagintalk export` run by onnxruntime
     onnx_dir: str = ""  # the export backend onnx runs; "" = MODEL_DIR/onnx
+    profile: str = ""  # a user's profile folder (imagintalk enroll): their adapted lip reader; "" = none
     steps: int = LIVE_STEPS  # diffusion sampler steps: fewer = faster, rougher speech
     sampler: str = LIVE_SAMPLER  # euler, analytic or confidence; "" = the model's own
     guidance: float = -1.0  # classifier-free guidance weight: < 0 = the model's, 0 = off (faster)
@@ -84,6 +85,8 @@ class NodeParams:
             self.speak_options()
         except InputError as exc:
             raise InputError(f"parameter {exc}") from None
+        if self.profile and self.backend != "torch":
+            raise InputError("parameter profile adapts the torch lip aligner: use backend torch")
         if not self.image_topic:
             raise InputError("parameter image_topic is empty")
         self.vad().check()

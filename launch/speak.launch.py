@@ -1,4 +1,5 @@
 """ros2 launch imagintalk speak.launch.py [image_topic:=...] [model_dir:=...] [device:=...] [video:=FILE]
+[profile:=DIR]
 
 Starts the imagintalk speech node (a lifecycle node that activates itself: autostart in
 config/speak.yaml) with config/speak.yaml, and, when ``video`` names a file, the video source
@@ -31,6 +32,7 @@ def generate_launch_description() -> LaunchDescription:
             DeclareLaunchArgument("device", default_value="cpu", description="cpu, cuda, cuda:N or auto"),
             DeclareLaunchArgument("steps", default_value="64", description="diffusion steps"),
             DeclareLaunchArgument("video", default_value="", description="a video file to publish as camera"),
+            DeclareLaunchArgument("profile", default_value="", description="imagintalk enroll profile"),
             LifecycleNode(
                 package="imagintalk",
                 executable="speak_node",
@@ -43,6 +45,7 @@ def generate_launch_description() -> LaunchDescription:
                         "image_topic": text("image_topic"),
                         "model_dir": text("model_dir"),
                         "device": text("device"),
+                        "profile": text("profile"),
                         "steps": ParameterValue(LaunchConfiguration("steps"), value_type=int),
                         "autostart": True,
                     },

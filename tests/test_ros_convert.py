@@ -157,6 +157,7 @@ def test_params_file_names_every_parameter_and_only_those() -> None:
         dict(drop_policy="drop_random"),
         dict(guidance=float("nan")),
         dict(sampler="heun"),
+        dict(profile="/some/profile", backend="onnx"),  # a profile adapts the torch lip aligner
     ],
 )
 def test_bad_parameters_are_refused(change) -> None:
