@@ -65,10 +65,8 @@ def run(args: argparse.Namespace) -> int:
     out = check_args(args)
     options = speak_options(args)
     pipeline = load_pipeline(args, options)  # with --profile set, and --voice-ref over the profile's
-    identity = expression = None
-    if args.face:
-        identity, expression = pipeline.describe_face(args.face)
-    result = pipeline.say(args.text, identity, expression)
+    face = pipeline.describe_face(args.face) if args.face else None
+    result = pipeline.say(args.text, face)
     print(f"{result.duration:.2f} s of speech, {len(result.windows)} window(s)")
     print(f"wrote {result.save_wav(out)}")
     return 0

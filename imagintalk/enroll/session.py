@@ -13,8 +13,7 @@ import torch
 from ..errors import InputError
 from ..models.lip_adapter import LipAdapter
 from ..pipeline import Pipeline
-from ..pipeline.features import window_inputs
-from ..pipeline.profile import Profile
+from ..pipeline.profile import Profile, SpeakerFace
 from .adapt import AdaptSettings, Progress, adapt_lip, renormalise
 from .clips import EnrollmentClip
 from .targets import align_clip, prompt_units
@@ -22,16 +21,15 @@ from .targets import align_clip, prompt_units
 log = logging.getLogger(__name__)
 
 
-def face_summary(pipe: Pipeline, clips: list[EnrollmentClip]) -> tuple[np.ndarray, np.ndarray]:
-    """The user's face over all clips: (identity [D], L2-normalised mean; expression [E], frame mean)."""
-    identities, expressions = [], []
-    for clip in clips:
-        inputs = window_inputs(clip.track, pipe.cfg, clip.identity)
-        identities.append(inputs.identity[0].numpy())
-        expressions.append(inputs.expression[0].numpy())
-    identity = np.mean(identities, axis=0)
+def face_summary(pipe: Pipeline, clips: list[EnrollmentClip]) -> SpeakerFace:
+    """The user's face over all clips: the mean identity (L2-normalised), the mean expression over
+    every frame, and the first clip's face crops."""
+    faces = [pipe.describe_track(clip.track, clip.identity) for clip in clips]
+    frames = np.array([clip.track.num_frames for clip in clips], dtype=np.float64)
+    identity = np.mean([f.identity for f in faces], axis=0)
     identity = identity / max(float(np.linalg.norm(identity)), 1e-8)
-    return identity.astype(np.float32), np.concatenate(expressions).mean(axis=0).astype(np.float32)
+    expression = np.average([f.expression for f in faces], axis=0, weights=frames)
+    return SpeakerFace(identity.astype(np.float32), expression.astype(np.float32), faces[0].crops)
 
 
 def enroll(
@@ -80,7 +78,7 @@ def enroll(
         report = adapt_lip(lip, adapter, kept, targets, settings, progress, should_stop)
     finally:
         adapter.detach()
-    identity, expression = face_summary(pipe, clips)
+    face = face_summary(pipe, clips)
     summary = {
         **report.to_dict(),
         "prompts": len(clips),
@@ -90,6 +88,6 @@ def enroll(
     }
     return Profile(
         name=name, spec=settings.spec, adapter_state=adapter.adapter_state(), fingerprint=fingerprint,
-        identity=identity, expression=expression, prompts=[clip.text for clip in clips], report=summary,
+        face=face, prompts=[clip.text for clip in clips], report=summary,
         voice=Path(voice) if voice is not None else None,
     )  # fmt: skip

@@ -48,7 +48,7 @@ from ..video.io import is_image, iter_frames, read_image
 from ..video.result import FaceTrackResult
 from ..video.temporal import clip_duration
 from .features import window_inputs
-from .profile import Profile, lip_fingerprint, load_profile
+from .profile import Profile, SpeakerFace, lip_fingerprint, load_profile
 from .result import STAGES, SpeechResult, WindowInfo
 from .typed import typed_windows
 from .voice import ReferenceVoice, scale_expression, voice_from_reference
@@ -341,12 +341,18 @@ class Pipeline:
             infos.append(info)
         return self._result(pieces, outputs, infos, track.num_frames, timings, warnings, started, "track")
 
-    def describe_face(self, path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-        """A face video or still image -> (identity [D], mean expression [E]): the voice and the
-        steady expression typed speech takes from a face."""
-        track, identity = self.track_file(path) if not is_image(path) else self._track_image(path)
-        features = window_inputs(track, self.cfg, identity)
-        return features.identity[0].numpy(), features.expression[0].mean(0).numpy()
+    def describe_track(self, track: FaceTrackResult, identity: np.ndarray | None = None) -> SpeakerFace:
+        """A front-door track (and its running identity, when known) -> the face typed speech speaks
+        with: its identity, its expression averaged over the track, and its face crops."""
+        inputs = window_inputs(track, self.cfg, identity)
+        return SpeakerFace(
+            inputs.identity[0].numpy(), inputs.expression[0].mean(0).numpy(),
+            (inputs.face_crops[0] * 255).round().byte().permute(0, 2, 3, 1).numpy(),
+        )  # fmt: skip
+
+    def describe_face(self, path: str | Path) -> SpeakerFace:
+        """A face video or still image -> :meth:`describe_track` of it."""
+        return self.describe_track(*(self._track_image(path) if is_image(path) else self.track_file(path)))
 
     def _track_image(self, path: str | Path) -> tuple[FaceTrackResult, np.ndarray | None]:
         """A still image as a clip long enough for the running identity (IMAGE_SECONDS at 25 fps)."""
@@ -358,32 +364,25 @@ class Pipeline:
             identity.update(face_track.push(image, i / fps))
         return face_track.finish(), identity.vector
 
-    def say(
-        self, text: str, identity: np.ndarray | None = None, expression: np.ndarray | None = None
-    ) -> SpeechResult:
-        """Typed ``text`` -> speech in the voice of ``identity`` [D] (a face descriptor), else the
-        profile's face, else the voice reference (one of them is needed: InputError otherwise).
+    def say(self, text: str, face: SpeakerFace | None = None) -> SpeechResult:
+        """Typed ``text`` -> speech in the voice of ``face`` (``describe_face`` / ``describe_track``),
+        else the profile's face, else the voice reference (one is needed: InputError otherwise).
 
-        ``expression`` [E]: the steady expression to speak with; default the profile's, else the
-        model's neutral one. Units come from the text (pipeline.typed), not from lips.
+        The expression is the face's steady one; without a face or profile, the model's neutral one.
+        Units come from the text (pipeline.typed), not from lips.
         """
         started = time.perf_counter()
-        cfg, style = self.cfg, self.cfg.style
-        if identity is None and self.profile is not None:
-            identity = self.profile.identity
-        if identity is None and self.reference_voice is None:
+        cfg = self.cfg
+        face = face if face is not None else (self.profile.face if self.profile is not None else None)
+        if face is None and self.reference_voice is None:
             raise InputError("typed speech needs a voice: a face (--face), a profile or a voice recording")
-        if expression is None:
-            expression = self.profile.expression if self.profile is not None else None
-        expression = self.neutral_expression if expression is None else expression
-        if expression is None:
-            raise InputError("this model has no neutral expression for typed speech: give a face or profile")
-        identity = np.zeros(style.descriptor_dim, np.float32) if identity is None else identity
-        widths = {"identity": style.descriptor_dim, "expression": style.expression_dim}
-        for name, value in (("identity", identity), ("expression", expression)):
-            width = widths[name]
-            if np.shape(value) != (width,):
-                raise InputError(f"{name} must be a vector of {width} values, got shape {np.shape(value)}")
+        if face is None:
+            if self.neutral_expression is None:
+                raise InputError(
+                    "this model has no neutral expression for typed speech: give a face or profile"
+                )
+            face = SpeakerFace(np.zeros(cfg.style.descriptor_dim, np.float32), self.neutral_expression, None)
+        face.check(cfg.style)
         timings = dict.fromkeys(STAGES, 0.0)
         t0 = time.perf_counter()
         windows = typed_windows(text, int(cfg.video.fps), self.factor, TYPED_LEAD_S, self.max_window_s)
@@ -391,17 +390,15 @@ class Pipeline:
         pieces, outputs, infos, at = [], [], [], 0
         for index, window in enumerate(windows):
             t0 = time.perf_counter()
-            units = torch.from_numpy(window.units)[None].to(self.device)  # [1, T_tok]
             with torch.inference_mode():
+                units = torch.from_numpy(window.units)[None].to(self.device)  # [1, T_tok]
                 c_lip = self.bundle.lip.codebook.lookup(units)  # [1, T_tok, D_unit]
-                moods = torch.as_tensor(expression, dtype=torch.float32).expand(1, window.num_frames, -1)
-                face = torch.as_tensor(identity, dtype=torch.float32)[None]
-                c_id, c_emo = style_condition(self.bundle, face.to(self.device), moods.to(self.device))
+                identity, expression, crops = face.inputs(window.num_frames, self.device)
+                c_id, c_emo = style_condition(self.bundle, identity, expression, None, crops)
             t1 = time.perf_counter()
             wav, tokens, calls = self._generate(c_lip, c_id, c_emo, index)
-            t2 = time.perf_counter()
             timings["style"] += t1 - t0
-            timings["sampling"] += t2 - t1 - self._decode_seconds
+            timings["sampling"] += time.perf_counter() - t1 - self._decode_seconds
             timings["decode"] += self._decode_seconds
             unit_ids = window.units.astype(np.int64)
             pieces.append((at * self.samples_per_frame, wav))
