@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pysptk
 import pytest
 import torch
 from test_pipeline import SPF, make_clips, make_debug_model
@@ -27,6 +28,7 @@ from imagintalk.units.frames import units_from_manifest_entry
 from imagintalk.units.inventory import NUM_UNITS, unit_index
 
 CLI = [sys.executable, "-m", "imagintalk"]
+REFERENCE_WAV = Path(pysptk.__file__).parent / "example_audio_data" / "arctic_a0007.wav"  # real speech
 
 
 def posteriors(truth: np.ndarray, noise: float, seed: int = 0) -> np.ndarray:
@@ -108,6 +110,13 @@ def test_say_speaks_for_as_long_as_the_text_takes(shipped) -> None:
         pipe.max_window_s = pipe.options.max_window_s
     assert len(long.windows) >= 2 and all(w.num_frames <= 2.5 * 25 + 1 for w in long.windows)
     assert long.num_frames == sum(w.num_frames for w in long.windows)
+    # a voice recording alone: the model's neutral expression (scripts/neutral_expression.py) stands in
+    assert pipe.neutral_expression is not None
+    pipe.set_voice_reference(REFERENCE_WAV)
+    try:
+        assert pipe.say(text).num_frames == frames
+    finally:
+        pipe.set_voice_reference(None)
     with pytest.raises(InputError, match="no text"):
         pipe.say("  ... ", face)
     with pytest.raises(InputError, match="needs a voice"):
