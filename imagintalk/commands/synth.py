@@ -20,6 +20,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="corpus seed (default 0)")
     parser.add_argument("--split", default="train", help="train, val or test (default train)")
     parser.add_argument("--workers", type=int, default=None, metavar="W", help="processes (0: one per core)")
+    parser.add_argument(
+        "--speaker",
+        type=int,
+        default=None,
+        metavar="INDEX",
+        help="every clip spoken by this speaker of the split's pool (e.g. 32-39 for test); "
+        "same as --set synth.only_speaker=INDEX",
+    )
+    parser.add_argument(
+        "--renderer", default=None, help="cartoon (default) or portrait; same as --set synth.renderer=NAME"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_config_args(parser)
     parser.set_defaults(func=run)
@@ -29,6 +40,10 @@ def run(args: argparse.Namespace) -> int:
     from ..synth.corpus import generate_corpus_summary
 
     cfg = config_from_args(args)
+    if args.speaker is not None:
+        cfg.synth.only_speaker = args.speaker
+    if args.renderer is not None:
+        cfg.synth.renderer = args.renderer
     if args.workers is not None and args.workers < 0:
         raise InputError(f"--workers must be >= 0, got {args.workers}")
     start = time.perf_counter()

@@ -19,3 +19,9 @@ class SynthConfig:
     noise_std: float = 3.0  # pixel noise (0..255 scale)
     lead_silence_s: float = 0.25  # silence before and after the sentence
     workers: int = 0  # 0 = one per CPU core
+    # face renderer: "cartoon" (the training corpus) or "portrait" (photo-textured, never trained
+    # on: a stand-in for a new face); see docs/synthtalk.md
+    renderer: str = "cartoon"
+    # >= 0: every clip of the split is spoken by this speaker index (one identity, e.g. for
+    # enrollment); -1: speakers drawn from the split's pool as usual
+    only_speaker: int = -1

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InputError
 from ..settings.synth import SynthConfig
 from .emotions import EXPRESSION, emotion_params, intensity_curve
 from .face import face_style
@@ -20,11 +21,17 @@ from .grid import sample_sentence
 from .media import write_video, write_wav
 from .render import FrameState, render_frame
 from .scene import blink_curve, head_motion, sample_scene
-from .speakers import speaker_ids, speaker_params
+from .speakers import check_only_speaker, speaker_ids, speaker_params
 from .speech import Speech, synthesize
 from .visemes import mouth_trajectory
 
 SPLITS = ("train", "val", "test")
+RENDERERS = ("cartoon", "portrait")
+
+
+def check_renderer(name: str) -> None:
+    if name not in RENDERERS:
+        raise InputError(f"unknown renderer {name!r}; choose one of {', '.join(RENDERERS)}")
 
 
 def clip_id(split: str, index: int) -> str:
@@ -49,7 +56,11 @@ def sample_clip(seed: int, split: str, index: int, cfg: SynthConfig) -> tuple[Cl
     """Draw sentence, speaker and emotion; return the generator to keep drawing from."""
     rng = clip_rng(seed, split, index)
     text = sample_sentence(rng, split)
-    speaker = speaker_params(int(rng.choice(speaker_ids(split, cfg))), cfg)
+    drawn = int(rng.choice(speaker_ids(split, cfg)))  # drawn even when fixed: later draws stay put
+    if cfg.only_speaker != -1:
+        check_only_speaker(split, cfg)
+        drawn = cfg.only_speaker
+    speaker = speaker_params(drawn, cfg)
     emotion = str(cfg.emotions[rng.integers(len(cfg.emotions))])
     return ClipSpec(text, speaker, emotion, emotion_params(rng, emotion, speaker)), rng
 
@@ -58,9 +69,15 @@ def render_frames(
     spec: ClipSpec, speech: Speech, rng: np.random.Generator, cfg: SynthConfig
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Frames [T, S, S, 3] uint8, mouth parameters [T, 6] and expression intensity [T]."""
+    check_renderer(cfg.renderer)
     t = np.arange(speech.num_frames) / cfg.fps  # frame i shows the mouth at time i / fps
     mouth = mouth_trajectory(speech.phonemes, t)
     intensity = intensity_curve(rng, spec.emotion_params["intensity"], speech.num_frames, cfg.fps)
+    if cfg.renderer == "portrait":
+        from .portrait_render import render_portrait
+
+        expression = EXPRESSION[spec.emotion]
+        return render_portrait(spec.speaker, expression, mouth, intensity, rng, cfg), mouth, intensity
     scene = sample_scene(rng, cfg.image_size, cfg.noise_std)
     motion = head_motion(rng, speech.num_frames, cfg.fps, cfg.image_size)
     eyelid = blink_curve(rng, speech.num_frames, cfg.fps)
@@ -118,4 +135,6 @@ def render_clip(
         "emotion_params": {**spec.emotion_params, "intensity_curve": [round(float(v), 4) for v in intensity]},
         "seed": seed,
     }
+    if cfg.renderer != "cartoon":  # no key: a cartoon clip (as in every manifest made before)
+        record["renderer"] = cfg.renderer
     return record, mouth

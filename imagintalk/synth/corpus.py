@@ -12,9 +12,9 @@ from typing import Any
 from ..errors import InputError
 from ..manifest import MANIFEST, write_manifest
 from ..settings.synth import SynthConfig
-from .clip import SPLITS, render_clip
+from .clip import SPLITS, check_renderer, render_clip
 from .emotions import check_emotions
-from .speakers import check_pool
+from .speakers import check_only_speaker, check_pool
 
 
 @dataclass
@@ -37,6 +37,8 @@ def _check_args(out_dir: Path, num_clips: int, split: str, cfg: SynthConfig) -> 
         raise InputError("synth needs image_size >= 64, fps 25 and a sample rate divisible by the fps")
     check_pool(cfg)
     check_emotions(cfg.emotions)
+    check_renderer(cfg.renderer)
+    check_only_speaker(split, cfg)
 
 
 def _init_worker() -> None:

@@ -84,6 +84,21 @@ def speaker_ids(split: str, cfg: SynthConfig) -> list[int]:
     return [*range(num_train), *extra]
 
 
+def check_only_speaker(split: str, cfg: SynthConfig) -> None:
+    """``only_speaker`` (when set) must be one of the split's speakers."""
+    if cfg.only_speaker == -1:
+        return
+    ids = speaker_ids(split, cfg)
+    if cfg.only_speaker not in ids:
+        # the split's indices as runs, e.g. "0-31, 40-59" for train with extra speakers
+        starts = [i for i in ids if i - 1 not in ids]
+        runs = [f"{a}-{next(b for b in ids[ids.index(a) :] if b + 1 not in ids)}" for a in starts]
+        choices = ", ".join(runs)
+        raise InputError(
+            f"speaker {cfg.only_speaker} is not one of the {split} split's speakers; choose from {choices}"
+        )
+
+
 def speaker_params(index: int, cfg: SynthConfig) -> dict[str, Any]:
     """The parameter vector of speaker ``index`` (voice and appearance), JSON-serialisable."""
     check_pool(cfg)
