@@ -9,6 +9,7 @@ publishes and listens. Every participant uses the shipped Fast DDS profile.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 
@@ -316,3 +317,32 @@ def test_lifecycle_deactivate_reconfigure_for_jpeg_and_failed_activate(setup) ->
 
     ros.spin_until(both_arrived, 30, "a corrupt jpeg rejected and a good one processed")
     assert seconds_of(ros.status[-1].header.stamp) > 0
+
+
+def reload_with(ros: Listener, **values: str) -> bool:
+    """Deactivate, clean up, set ``values``, configure and activate again -> whether it came up active."""
+    if ros.state() == "active":
+        assert ros.transition(Transition.TRANSITION_DEACTIVATE)
+    if ros.state() == "inactive":
+        assert ros.transition(Transition.TRANSITION_CLEANUP)
+    params = [Parameter(name, value=value).to_parameter_msg() for name, value in values.items()]
+    assert all(r.successful for r in ros.call("params", SetParameters.Request(parameters=params)).results)
+    assert ros.transition(Transition.TRANSITION_CONFIGURE)
+    return ros.transition(Transition.TRANSITION_ACTIVATE)
+
+
+def test_a_users_profile_is_loaded_on_activate_and_a_missing_one_refused(setup, tmp_path) -> None:
+    from imagintalk.enroll import clip_from_video, enroll
+    from imagintalk.enroll.adapt import AdaptSettings
+    from imagintalk.pipeline import Pipeline
+
+    pipe = Pipeline.from_dir(setup["model"])
+    text = json.loads((setup["root"] / "synth" / "manifest.jsonl").read_text().splitlines()[0])["text"]
+    profile = enroll(pipe, [clip_from_video(pipe, setup["clip"], text)], "robot", AdaptSettings(max_epochs=1))
+    folder = profile.save(tmp_path / "robot")
+    ros = setup["ros"]
+    assert not reload_with(ros, profile=str(tmp_path / "nobody"))  # stays inactive, says why
+    assert ros.state() == "inactive" and "no profile" in ros.fresh_status().last_error
+    assert reload_with(ros, profile=str(folder)) and ros.state() == "active"
+    assert "profile: robot" in read_log(setup["log"])
+    assert reload_with(ros, profile="")
