@@ -237,3 +237,20 @@ def test_cli_refuses_bad_enrollment_and_say_input_in_one_line(debug, tmp_path) -
         assert len(lines) == 1 and lines[0].startswith("error: ") and reason in lines[0], (args, done.stderr)
     assert (tmp_path / "notes" / "keep.txt").read_text() == "mine"
     assert not (tmp_path / "x.wav").exists()
+
+
+def test_the_enrollment_summary_pairs_each_condition_with_the_shipped_model_on_the_same_clips() -> None:
+    from imagintalk.eval.enrollment import summarise
+
+    rows = []
+    for clip, (base, after) in enumerate([(0.5, 0.2), (0.7, 0.3)]):
+        common = {"speaker": 1, "renderer": "portrait", "clip": f"c{clip}", "unit_accuracy": 0.5}
+        rows.append({**common, "condition": "shipped", "wer": base, "raw_unit_accuracy": 0.5})
+        rows.append({**common, "condition": "enrolled_lora_25", "wer": after, "raw_unit_accuracy": 0.5})
+    held = {"heldout_accuracy_before": 0.5, "heldout_accuracy_after": 0.7}
+    timing = {"epochs": 9, "seconds": 3.0, "total_seconds": 9.0}
+    enrollments = [{"renderer": "portrait", "prompts": 25, "kind": "lora", **held, **timing}]
+    text = summarise(rows, enrollments)
+    assert "| portrait | shipped | 2 | 0.600 ± 0.100 |" in text
+    assert "| portrait | enrolled_lora_25 | -0.350 ± 0.050 | 0.000 ± 0.000 |" in text
+    assert "| portrait | 25 | lora | 0.500 ± nan | 0.700 ± nan | 9.0 | 3.0 | 9.0 |" in text
