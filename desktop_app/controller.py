@@ -1,6 +1,7 @@
 """AppController: owns the worker threads and jobs; the window talks to it only through signals/slots.
 
-Threads: capture (source -> front door -> visual VAD), speech (Pipeline), audio (sounddevice).
+Threads: capture (source -> front door -> visual VAD), speech (Pipeline), audio (sounddevice),
+enrollment (its own Pipeline: recorded prompts -> a profile, only while the wizard is used).
 The controller lives in the GUI thread, forwards work to the jobs with queued signals and turns
 their reports into what the window shows (one display state, a problems line, history entries).
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
+from dataclasses import replace
 from pathlib import Path
 
 from PyQt6.QtCore import QMetaObject, QObject, QSettings, Qt, QThread, pyqtSignal, pyqtSlot
@@ -22,12 +24,21 @@ from imagintalk.settings.speak import SpeakOptions
 from .history import HistoryEntry, HistoryModel, export_entry
 from .jobs.audio import AudioJob
 from .jobs.capture import CaptureJob
+from .jobs.enroll import EnrollmentJob, folder_name
 from .jobs.speech import SynthesisJob, VoiceSetup, default_model_dir
-from .settings import AppSettings, save_settings
+from .settings import (
+    PHRASE_KEYS,
+    AppSettings,
+    load_phrases,
+    profile_path,
+    profiles_root,
+    save_phrases,
+    save_settings,
+)
 
 log = logging.getLogger(__name__)
 
-PROBLEM_ORDER = ("source", "model", "voice", "speech", "audio")
+PROBLEM_ORDER = ("source", "model", "voice", "profile", "speech", "audio")
 
 # Started controllers not yet shut down. Holding them here means a running controller is never
 # garbage-collected: destroying it would destroy its QThreads while they run, and Qt aborts the
@@ -52,6 +63,15 @@ class AppController(QObject):
     entry_added = pyqtSignal(object)  # HistoryEntry
     played = pyqtSignal(int)  # a history entry was played to its end on the output device
     all_done = pyqtSignal(int)  # --exit-at-end: the file ended and every utterance was written (exit code)
+    profile_changed = pyqtSignal(str)  # the active profile's name ("" = none)
+    phrases_changed = pyqtSignal(object)  # list[str]: the phrase bank
+    recording_frame = pyqtSignal(object, float)  # while recording: a source frame (BGR) and its time
+    # the enrollment job's reports, re-emitted in the GUI thread (the wizard connects to these)
+    enroll_checked = pyqtSignal(int, str)
+    enroll_progress = pyqtSignal(str, float)
+    enroll_failed = pyqtSignal(str)
+    enroll_cancelled = pyqtSignal()
+    enrolled = pyqtSignal(str, str)  # (profile folder, name): saved and made the active profile
 
     # queued requests to the jobs (each connected to a slot in the job's thread)
     _capture_start = pyqtSignal()
@@ -61,6 +81,13 @@ class AppController(QObject):
     _talk_release = pyqtSignal()
     _speech_configure = pyqtSignal(object)
     _speech_speak = pyqtSignal(object, str)
+    _speech_say = pyqtSignal(str)
+    _capture_recording = pyqtSignal(bool)
+    _enroll_begin = pyqtSignal(str)
+    _enroll_record = pyqtSignal(int, object, str)
+    _enroll_drop = pyqtSignal(int)
+    _enroll_adapt = pyqtSignal(str, str, object)
+    _enroll_release = pyqtSignal()
     _audio_play = pyqtSignal(int, object, int)
     _audio_device = pyqtSignal(str)
 
@@ -92,12 +119,21 @@ class AppController(QObject):
         out_dir = Path(record_dir) if record_dir else default_history_dir()
         self.threads: list[QThread] = []
         self._shut_down = False
+        self.phrases: list[str] = load_phrases(store)
+        self.active_profile = ""  # the name of the profile the speech job has set ("" = none)
 
-        cfg = stream_config(self.settings.model_dir)
+        self.cfg = cfg = stream_config(self.settings.model_dir)  # the model's config (enrollment prompts too)
         self.capture = CaptureJob(cfg, self.source, self.settings.speak_mode)
         self.speech = SynthesisJob(out_dir)
         self.audio = AudioJob()
-        for job, name in ((self.capture, "capture"), (self.speech, "speech"), (self.audio, "audio")):
+        self.enroller = EnrollmentJob()
+        jobs = (
+            (self.capture, "capture"),
+            (self.speech, "speech"),
+            (self.audio, "audio"),
+            (self.enroller, "enroll"),
+        )
+        for job, name in jobs:
             thread = QThread(self)
             thread.setObjectName(f"imagintalk-{name}")
             job.moveToThread(thread)
@@ -115,9 +151,13 @@ class AppController(QObject):
         self.capture.source_ended.connect(self._on_source_ended)
         self.capture.source_failed.connect(self._on_source_failed)
         self.capture.talk_rejected.connect(self.message)
+        self._capture_recording.connect(self.capture.set_recording)
+        self.capture.frame.connect(self.recording_frame)
 
         self._speech_configure.connect(self.speech.configure)
         self._speech_speak.connect(self.speech.speak)
+        self._speech_say.connect(self.speech.say)
+        self.speech.profile_status.connect(self._on_profile_status)
         self.speech.spoken.connect(self._on_spoken)
         self.speech.failed.connect(self._on_speech_failed)
         self.speech.model_status.connect(self._on_model_status)
@@ -130,6 +170,17 @@ class AppController(QObject):
         self.audio.started.connect(self._on_audio_started)
         self.audio.finished.connect(self._on_audio_finished)
         self.audio.failed.connect(self._on_audio_failed)
+
+        self._enroll_begin.connect(self.enroller.begin)
+        self._enroll_record.connect(self.enroller.add_recording)
+        self._enroll_drop.connect(self.enroller.drop)
+        self._enroll_adapt.connect(self.enroller.adapt)
+        self._enroll_release.connect(self.enroller.release)
+        self.enroller.checked.connect(self.enroll_checked)
+        self.enroller.progress.connect(self.enroll_progress)
+        self.enroller.failed.connect(self.enroll_failed)
+        self.enroller.cancelled.connect(self.enroll_cancelled)
+        self.enroller.finished.connect(self._on_enrolled)
 
     # ------------------------------------------------------------------ life cycle
 
@@ -151,6 +202,7 @@ class AppController(QObject):
             return
         self._shut_down = True
         self.audio.stop()
+        self.enroller.cancel()  # an adaptation stops after its current epoch
         if self.threads[0].isRunning():
             QMetaObject.invokeMethod(self.capture, "stop", Qt.ConnectionType.BlockingQueuedConnection)
         for thread in self.threads:
@@ -163,7 +215,16 @@ class AppController(QObject):
         """The speech job's setup from the app's settings (default: the current ones)."""
         s = settings or self.settings
         options = SpeakOptions(steps=s.steps, sampler=s.sampler, seed=s.seed, expressiveness=s.expressiveness)
-        return VoiceSetup(s.model_dir, options, s.voice_mode, s.reference_wav, s.backend)
+        profile = profile_path(s)
+        return VoiceSetup(s.model_dir, options, s.voice_mode, s.reference_wav, s.backend, str(profile or ""))
+
+    def profile_text(self) -> str:
+        """What the window says about the profile."""
+        if self.active_profile:
+            return f"Profile: {self.active_profile}"
+        if self.settings.profile and not self.problems.get("profile"):
+            return f"Profile: {self.settings.profile} (loading…)"
+        return "Profile: none"
 
     # ------------------------------------------------------------------ requests from the window
 
@@ -210,6 +271,80 @@ class AppController(QObject):
     def set_source(self, source: str | int) -> None:
         self.source, self.source_ended = source, False
         self._capture_source.emit(source)
+
+    # ------------------------------------------------------------------ typed speech and the phrase bank
+
+    def say(self, text: str) -> bool:
+        """Speak typed ``text`` (queued behind any utterance being spoken); False when there is nothing."""
+        text = " ".join(str(text).split())
+        if not text:
+            self._set_problem("speech", "Nothing to say: type some words first.")
+            return False
+        self.pending += 1
+        self._cut_at.append(time.monotonic())  # latency from the request, as from an utterance's cut
+        self._speech_say.emit(text)
+        return True
+
+    def say_phrase(self, index: int) -> bool:
+        """Speak the phrase on key ``PHRASE_KEYS[index]``."""
+        if not 0 <= index < len(self.phrases):
+            key = PHRASE_KEYS[index] if 0 <= index < len(PHRASE_KEYS) else str(index + 1)
+            self.message.emit(f"No phrase is saved on {key}: add one in the phrase bank.")
+            return False
+        return self.say(self.phrases[index])
+
+    def set_phrases(self, phrases: list[str]) -> None:
+        """Store the phrase bank (blank ones dropped, at most one per key)."""
+        cleaned = [" ".join(p.split()) for p in phrases if p and p.strip()][: len(PHRASE_KEYS)]
+        if cleaned != self.phrases:
+            self.phrases = cleaned
+            save_phrases(self.store, cleaned)
+        self.phrases_changed.emit(list(self.phrases))
+
+    # ------------------------------------------------------------------ enrollment (the wizard's requests)
+
+    def set_recording(self, on: bool) -> None:
+        """Have the capture job hand out its source frames (``recording_frame``) or stop."""
+        self._capture_recording.emit(on)
+
+    def enroll_begin(self) -> None:
+        self._enroll_begin.emit(self.settings.model_dir)
+
+    def enroll_record(self, index: int, frames: list, text: str) -> None:
+        self._enroll_record.emit(index, frames, text)
+
+    def enroll_drop(self, index: int) -> None:
+        self._enroll_drop.emit(index)
+
+    def enroll_target(self, name: str) -> Path | None:
+        """The folder a profile called ``name`` is saved in (None: no usable name)."""
+        folder = folder_name(name)
+        return profiles_root(self.settings) / folder if folder else None
+
+    def enroll_adapt(self, name: str, settings=None) -> bool:
+        target = self.enroll_target(name)
+        if target is None:
+            self.enroll_failed.emit("Give the profile a name first (letters or digits).")
+            return False
+        self.enroller.arm()
+        self._enroll_adapt.emit(name.strip(), str(target), settings)
+        return True
+
+    def enroll_cancel(self) -> None:
+        self.enroller.cancel()
+
+    def enroll_end(self) -> None:
+        self.set_recording(False)
+        self.enroller.cancel()
+        self._enroll_release.emit()
+
+    def _on_enrolled(self, path: str, name: str) -> None:
+        folder = Path(path)
+        chosen = folder.name if folder.parent == profiles_root(self.settings) else str(folder)
+        self.apply_settings(replace(self.settings, profile=chosen))
+        self._speech_configure.emit(self.voice_setup())  # again: a re-enrolled profile has new files
+        self.message.emit(f"Profile {name} saved in {folder} and in use.")
+        self.enrolled.emit(path, name)
 
     # ------------------------------------------------------------------ reports from the jobs
 
@@ -258,6 +393,11 @@ class AppController(QObject):
 
     def _on_voice_problem(self, text: str) -> None:
         self._set_problem("voice", text)
+
+    def _on_profile_status(self, name: str, problem: str) -> None:
+        self.active_profile = name
+        self._set_problem("profile", problem)
+        self.profile_changed.emit(name)
 
     def _on_busy(self, busy: bool) -> None:
         self._preparing = busy

@@ -20,10 +20,11 @@ class HistoryEntry:
     wav: np.ndarray
     sample_rate: int
     wav_path: Path
-    trigger: str  # "automatic" | "push_to_talk" | "repeat"
+    trigger: str  # "automatic" | "push_to_talk" | "typed" (typed text or a phrase of the phrase bank)
     start_s: float = 0.0  # the utterance's span in the source's time
     end_s: float = 0.0
     summary: dict = field(default_factory=dict)
+    text: str = ""  # typed speech: the text that was spoken
 
     @property
     def duration_s(self) -> float:
@@ -32,6 +33,8 @@ class HistoryEntry:
     def label(self) -> str:
         """One line for the list, readable by a screen reader."""
         how = {"automatic": "auto", "push_to_talk": "push to talk"}.get(self.trigger, self.trigger)
+        if self.text:
+            how = f"{how}: “{self.text}”"
         return f"{self.created:%H:%M:%S}  ·  {self.duration_s:.1f} s  ·  {how}  ·  {self.wav_path.name}"
 
 

@@ -1,4 +1,4 @@
-"""The settings dialog: voice, quality vs speed, model, camera, output device, accessibility."""
+"""The settings dialog: voice, profile, quality vs speed, model, camera, output device, accessibility."""
 
 from __future__ import annotations
 
@@ -26,9 +26,10 @@ from PyQt6.QtWidgets import (
 
 from imagintalk.diffusion.sampling import SAMPLERS
 
-from .settings import AppSettings
+from .settings import AppSettings, list_profiles, profiles_root
 
 DEFAULT_DEVICE_TEXT = "System default"
+NO_PROFILE_TEXT = "None (the model as shipped)"
 
 
 def _named(widget: QWidget, name: str, description: str = "") -> QWidget:
@@ -70,6 +71,27 @@ class SettingsDialog(QDialog):
         row.addWidget(browse_ref)
         voice_box.addLayout(row)
         form.addRow(QLabel("Voice:"), voice_box)
+
+        self.profile = _named(
+            QComboBox(), "Profile", "Whose face the lip reader is adapted to (made with Teach it my face)"
+        )
+        self.profiles_dir = _named(
+            QLineEdit(settings.profiles_dir), "Profiles folder", f"Empty: {profiles_root(AppSettings())}"
+        )
+        self.profiles_dir.setPlaceholderText(str(profiles_root(AppSettings())))
+        self.profiles_dir.editingFinished.connect(self._list_profiles)
+        browse_profiles = _named(QPushButton("Choose p&rofiles folder…"), "Choose profiles folder")
+        browse_profiles.clicked.connect(self._choose_profiles_dir)
+        self._list_profiles()
+        label = QLabel("&Profile:")
+        label.setBuddy(self.profile)
+        form.addRow(label, self.profile)
+        row = QHBoxLayout()
+        row.addWidget(self.profiles_dir)
+        row.addWidget(browse_profiles)
+        label = QLabel("Profiles &folder:")
+        label.setBuddy(self.profiles_dir)
+        form.addRow(label, row)
 
         self.expressiveness = _named(
             QSlider(Qt.Orientation.Horizontal), "Expressiveness",
@@ -163,6 +185,25 @@ class SettingsDialog(QDialog):
             self.reference_path.setText(path)
             self.reference_voice.setChecked(True)
 
+    def _list_profiles(self) -> None:
+        """Offer the profiles in the profiles folder (and the chosen one, said missing when it is)."""
+        chosen = self.profile.currentData() if self.profile.count() else self._base.profile
+        root = profiles_root(replace(self._base, profiles_dir=self.profiles_dir.text().strip()))
+        names = list_profiles(root)
+        self.profile.clear()
+        self.profile.addItem(NO_PROFILE_TEXT, "")
+        for name in names:
+            self.profile.addItem(name, name)
+        if chosen and chosen not in names:
+            self.profile.addItem(f"{chosen} (not found)", chosen)
+        self.profile.setCurrentIndex(max(0, self.profile.findData(chosen)))
+
+    def _choose_profiles_dir(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Profiles folder")
+        if path:
+            self.profiles_dir.setText(path)
+            self._list_profiles()
+
     def _choose_model(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Model folder")
         if path:
@@ -182,4 +223,6 @@ class SettingsDialog(QDialog):
             output_device=self.device.currentData() or "",
             large_text=self.large_text.isChecked(),
             high_contrast=self.high_contrast.isChecked(),
+            profile=self.profile.currentData() or "",
+            profiles_dir=self.profiles_dir.text().strip(),
         ).checked()

@@ -1,4 +1,6 @@
-"""The main window: preview, state, Speak button, history. It only lays out widgets and wires signals."""
+"""The main window: preview, state, Speak button, typed text, phrase bank, profile, history.
+
+It only lays out widgets and wires signals."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from PyQt6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QListView,
     QMainWindow,
     QPushButton,
@@ -20,8 +23,11 @@ from PyQt6.QtWidgets import (
 )
 
 from .controller import AppController
+from .enroll_dialog import EnrollDialog
 from .jobs.audio import output_devices
+from .phrases import PhraseBank
 from .preview import PreviewWidget
+from .settings import PHRASE_KEYS
 from .settings_dialog import SettingsDialog
 from .theme import STATE_TEXT, apply_theme, state_style
 
@@ -30,6 +36,9 @@ SHORTCUTS = (  # shown in the window, so that nobody has to guess them
     ("Ctrl+R", "Repeat last"),
     ("Enter", "Replay selected"),
     ("Ctrl+E", "Export selected"),
+    ("Ctrl+L", "Type text (Enter says it)"),
+    ("F1…F12", "Say a saved phrase"),
+    ("Ctrl+P", "Teach it my face"),
     ("Ctrl+1 / Ctrl+2", "Automatic / Push to talk"),
     ("Ctrl+T", "Larger text"),
     ("Ctrl+H", "High contrast"),
@@ -86,6 +95,20 @@ class MainWindow(QMainWindow):
         self.replay_button = _button("Replay (Enter)", "Replay selected")
         self.export_button = _button("Export wav (Ctrl+E)", "Export selected as wav")
         self.settings_button = _button("Settings (Ctrl+,)", "Settings")
+        self.say_edit = QLineEdit()
+        self.say_edit.setAccessibleName("Text to say")
+        self.say_edit.setAccessibleDescription("Type words and press Enter to have them spoken")
+        self.say_edit.setPlaceholderText("Type here and press Enter to say it (Ctrl+L)")
+        self.say_button = _button("Say (Enter)", "Say typed text", "Speak the typed text now")
+        self.phrase_bank = PhraseBank(controller.phrases)
+        self.profile_label = QLabel(controller.profile_text())
+        self.profile_label.setAccessibleName("Active profile")
+        self.profile_label.setAccessibleDescription("The profile the lip reader is adapted to, or none")
+        self.enroll_button = _button(
+            "Teach it my face (Ctrl+P)",
+            "Teach it my face",
+            "Record a few prompts to adapt the lip reader to you",
+        )
         keys = QLabel("Keys: " + "   ".join(f"{k}: {what}" for k, what in SHORTCUTS))
         keys.setWordWrap(True)
         keys.setAccessibleName("Keyboard shortcuts")
@@ -109,6 +132,21 @@ class MainWindow(QMainWindow):
         row.addWidget(self.replay_button)
         row.addWidget(self.export_button)
         right.addLayout(row)
+        say_row = QHBoxLayout()
+        say_title = QLabel("T&ype:")
+        say_title.setBuddy(self.say_edit)
+        say_row.addWidget(say_title)
+        say_row.addWidget(self.say_edit, 1)
+        say_row.addWidget(self.say_button)
+        right.addLayout(say_row)
+        phrases_title = QLabel("Phrase &bank (F1…F12):")
+        phrases_title.setBuddy(self.phrase_bank.table)
+        right.addWidget(phrases_title)
+        right.addWidget(self.phrase_bank, 1)
+        profile_row = QHBoxLayout()
+        profile_row.addWidget(self.profile_label, 1)
+        profile_row.addWidget(self.enroll_button)
+        right.addLayout(profile_row)
         right.addWidget(self.settings_button)
         top = QHBoxLayout()
         top.addLayout(left, 3)
@@ -121,7 +159,18 @@ class MainWindow(QMainWindow):
         central.setLayout(outer)
         self.setCentralWidget(central)
 
+        menu = self.menuBar().addMenu("&Profile")
+        # the menu item shows the key; the key itself is a window action (with the others in _wire)
+        menu_enroll = QAction("&Teach it my face…\tCtrl+P", self)
+        menu_enroll.triggered.connect(self.open_enrollment)
+        menu.addAction(menu_enroll)
+        settings_action = QAction("&Choose profile in Settings…", self)
+        settings_action.triggered.connect(self.open_settings)
+        menu.addAction(settings_action)
+        self.enroll_dialog: EnrollDialog | None = None
+
         self._wire()
+        self.show_profile(controller.active_profile)
         self._show_settings_state()
         self.show_state("starting")
         QApplication.instance().installEventFilter(self)  # Space anywhere in the window = Speak
@@ -142,6 +191,21 @@ class MainWindow(QMainWindow):
         self.history_view.activated.connect(lambda _i: self.replay_selected())
         self.export_button.clicked.connect(self.export_selected)
         self.settings_button.clicked.connect(self.open_settings)
+        self.say_edit.returnPressed.connect(self.say_typed)
+        self.say_button.clicked.connect(self.say_typed)
+        self.enroll_button.clicked.connect(self.open_enrollment)
+        self.phrase_bank.changed.connect(c.set_phrases)
+        self.phrase_bank.speak.connect(c.say_phrase)
+        self.phrase_bank.message.connect(self.message_label.setText)
+        self.phrase_bank.add_button.clicked.connect(self.add_phrase)
+        c.phrases_changed.connect(self.phrase_bank.set_phrases)
+        c.profile_changed.connect(self.show_profile)
+        c.problems_changed.connect(lambda _t: self.show_profile(c.active_profile))
+        for index, key in enumerate(PHRASE_KEYS):
+            action = QAction(self)
+            action.setShortcut(QKeySequence(key))
+            action.triggered.connect(lambda _checked=False, i=index: c.say_phrase(i))
+            self.addAction(action)
         for keys, slot in (
             ("Ctrl+R", c.repeat_last),
             ("Ctrl+E", self.export_selected),
@@ -150,6 +214,8 @@ class MainWindow(QMainWindow):
             ("Ctrl+T", lambda: self.toggle_display("large_text")),
             ("Ctrl+H", lambda: self.toggle_display("high_contrast")),
             ("Ctrl+,", self.open_settings),
+            ("Ctrl+L", self.focus_typing),
+            ("Ctrl+P", self.open_enrollment),
             ("Ctrl+Q", self.close),
         ):
             action = QAction(self)
@@ -173,6 +239,13 @@ class MainWindow(QMainWindow):
         self.problems_label.setVisible(bool(text))
         if text and self.preview.frames_shown == 0:
             self.preview.clear(text)
+
+    def show_profile(self, name: str) -> None:
+        self.profile_label.setText(self.controller.profile_text())
+        self.profile_label.setAccessibleDescription(self.controller.profile_text())
+        active = bool(name)
+        self.enroll_button.setText("Re-enrol (Ctrl+P)" if active else "Teach it my face (Ctrl+P)")
+        self.enroll_button.setAccessibleName("Re-enrol" if active else "Teach it my face")
 
     def _show_settings_state(self) -> None:
         s = self.controller.settings
@@ -202,6 +275,33 @@ class MainWindow(QMainWindow):
             self._talk_held = False
             self.speak_button.setDown(False)
             self.controller.release_talk()
+
+    def focus_typing(self) -> None:
+        self.say_edit.setFocus()
+        self.say_edit.selectAll()
+
+    def say_typed(self) -> None:
+        """Enter in the text box: speak the text (the box is emptied once it is on its way)."""
+        if self.controller.say(self.say_edit.text()):
+            self.say_edit.clear()
+
+    def add_phrase(self) -> None:
+        """Save the typed text in the phrase bank (an empty box: a new row to type the phrase in)."""
+        text = self.say_edit.text()
+        if self.phrase_bank.add_phrase(text) and text.strip():
+            self.say_edit.clear()
+
+    def open_enrollment(self) -> EnrollDialog:
+        """The enrollment wizard (one at a time; window-modal, the preview keeps running)."""
+        if self.enroll_dialog is not None and self.enroll_dialog.isVisible():
+            self.enroll_dialog.raise_()
+            self.enroll_dialog.activateWindow()
+            return self.enroll_dialog
+        if self.enroll_dialog is not None:  # a closed one: its signals are disconnected already
+            self.enroll_dialog.deleteLater()
+        self.enroll_dialog = EnrollDialog(self.controller, self)
+        self.enroll_dialog.open()
+        return self.enroll_dialog
 
     def set_speak_mode(self, mode: str) -> None:
         from dataclasses import replace
@@ -252,6 +352,8 @@ class MainWindow(QMainWindow):
         """Space pressed / released anywhere in this window (no dialog open) holds the Speak button."""
         kind = event.type()
         if kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) and event.key() == Qt.Key.Key_Space:
+            if isinstance(watched, QLineEdit):  # typing: the text box, a phrase being edited
+                return super().eventFilter(watched, event)
             widget = watched if isinstance(watched, QWidget) else None
             if widget is not None and widget.window() is self and QApplication.activeModalWidget() is None:
                 if not event.isAutoRepeat():
@@ -261,5 +363,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         QApplication.instance().removeEventFilter(self)
+        if self.enroll_dialog is not None and self.enroll_dialog.isVisible():
+            self.enroll_dialog.done(0)  # not reject(): that waits for a running adaptation to stop
         self.controller.shutdown()
         super().closeEvent(event)

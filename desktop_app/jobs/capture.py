@@ -2,7 +2,9 @@
 
 Runs on its own QThread, driven by a QTimer in that thread so that control slots (push to
 talk, stop, another source) are handled between frames. Emits a downscaled preview with the
-face box and mouth region, the stream state, and every utterance that ends.
+face box and mouth region, the stream state, and every utterance that ends. While recording is on
+(``set_recording(True)``, the enrollment wizard), every source frame is also handed out with its
+timestamp (``frame``), full size, as the source gave it.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class CaptureJob(QObject):
     source_ended = pyqtSignal()  # a file source reached its end (and the stream was flushed)
     source_failed = pyqtSignal(str)  # the source cannot be played and is not retried (a bad file)
     talk_rejected = pyqtSignal(str)  # push to talk gave nothing to speak (too short, no face)
+    frame = pyqtSignal(object, float)  # while recording: BGR uint8 [H, W, 3] source frame, its time in s
 
     def __init__(self, cfg: Config, source: str | int, speak_mode: str = "automatic") -> None:
         super().__init__()
@@ -67,6 +70,7 @@ class CaptureJob(QObject):
         self._last_time = 0.0
         self._running = False
         self._lost = False  # the source went away (or is not there yet): retried every RETRY_S
+        self._recording = False  # hand out raw frames (frame signal)
 
     # ------------------------------------------------------------------ control slots
 
@@ -96,6 +100,11 @@ class CaptureJob(QObject):
             self._stream.reset()
         if self._running:
             self._open()
+
+    @pyqtSlot(bool)
+    def set_recording(self, on: bool) -> None:
+        """Hand out (on) or stop handing out every source frame with its time (``frame``)."""
+        self._recording = bool(on)
 
     @pyqtSlot(str)
     def set_speak_mode(self, mode: str) -> None:
@@ -164,6 +173,8 @@ class CaptureJob(QObject):
             return
         frame, time_s = item
         self._last_time = time_s
+        if self._recording:  # a copy crosses threads: the receiver owns it
+            self.frame.emit(frame.copy(), float(time_s))
         try:
             update = self._stream.push(frame, time_s)
         except ImaginTalkError as exc:  # a bad frame: say so and go on with the next one

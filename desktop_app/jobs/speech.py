@@ -1,7 +1,10 @@
-"""Synthesis job: a loaded ``Pipeline`` that speaks each utterance and saves it as a wav.
+"""Synthesis job: a loaded ``Pipeline`` that speaks each utterance (and typed text) and saves it as a wav.
 
-Runs on its own QThread; utterances queue up as queued signals and are spoken in order. (Not to
-be confused with ``imagintalk.stream.SpeechJob``, one queued utterance of the core's SpeechWorker.)
+Runs on its own QThread; utterances and typed texts queue up as queued signals and are spoken in
+order. Typed text (``say``) is spoken in the voice of the last face seen (the identity and mean
+expression of the last utterance, kept here), else the active profile's, else the reference
+recording's. (Not to be confused with ``imagintalk.stream.SpeechJob``, one queued utterance of the
+core's SpeechWorker.)
 """
 
 from __future__ import annotations
@@ -11,11 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 from PyQt6.QtCore import QObject, pyqtSignal, pyqtSlot
 
 from imagintalk.errors import ImaginTalkError
 from imagintalk.export import onnx_bundle
-from imagintalk.pipeline import Pipeline
+from imagintalk.pipeline import Pipeline, SpeakerFace
+from imagintalk.pipeline.features import window_inputs
 from imagintalk.settings import DEFAULT_MODEL_DIR
 from imagintalk.settings.speak import SpeakOptions
 
@@ -33,6 +38,11 @@ class VoiceSetup:
     voice_mode: str = "face"
     reference_wav: str = ""
     backend: str = "torch"  # onnx: the model's graphs in MODEL_DIR/onnx under onnxruntime (reloads)
+    profile: str = ""  # the active profile's folder; "" = none (Pipeline.set_profile)
+
+
+NO_VOICE = "Show your face once, or choose a profile, before typing: there is no voice to speak with yet."
+_UNSET = object()
 
 
 def default_model_dir() -> Path:
@@ -49,11 +59,13 @@ def apply_voice(pipeline, setup: VoiceSetup) -> str:
         pipeline.set_options(setup.options)
     except ImaginTalkError as exc:
         return f"The speech settings could not be used ({exc}): speaking with the previous ones."
+    profile = getattr(pipeline, "profile", None)
+    own = profile.voice if profile is not None else None  # a profile's recording of the user's voice
     if setup.voice_mode != "reference":
-        pipeline.set_voice_reference(None)
+        pipeline.set_voice_reference(own)
         return ""
     if not setup.reference_wav:
-        pipeline.set_voice_reference(None)
+        pipeline.set_voice_reference(own)
         return "No recording was chosen for your voice: speaking with the voice from your face."
     try:
         voice = pipeline.set_voice_reference(setup.reference_wav)
@@ -65,14 +77,16 @@ def apply_voice(pipeline, setup: VoiceSetup) -> str:
 
 
 class SynthesisJob(QObject):
-    """The app's speech-synthesis worker: ``configure`` loads the model (the Pipeline); ``speak`` turns
-    each Utterance into speech saved as a wav and reported as a HistoryEntry."""
+    """The app's speech-synthesis worker: ``configure`` loads the model (the Pipeline) and sets the
+    profile; ``speak`` turns each Utterance, ``say`` each typed text, into speech saved as a wav and
+    reported as a HistoryEntry."""
 
     spoken = pyqtSignal(object)  # HistoryEntry
     failed = pyqtSignal(str)  # plain words
     model_status = pyqtSignal(bool, str)  # (loaded, plain words)
     voice_problem = pyqtSignal(str)  # the voice settings could not be applied ("" when they were)
     busy = pyqtSignal(bool)  # speaking an utterance (the window shows "thinking")
+    profile_status = pyqtSignal(str, str)  # (the active profile's name or "", a plain-words problem or "")
 
     def __init__(self, out_dir: str | Path) -> None:
         super().__init__()
@@ -81,6 +95,9 @@ class SynthesisJob(QObject):
         self.pipeline = None
         self._loaded_dir: tuple[Path, str] | None = None  # (model dir, backend) the pipeline holds
         self._count = 0
+        self._profile_key: object = _UNSET  # (folder, profile.json mtime) applied to the pipeline
+        # the last face seen (identity, mean expression, crops of the last spoken utterance): typed speech's
+        self.face: SpeakerFace | None = None
 
     @pyqtSlot(object)
     def configure(self, setup: VoiceSetup) -> None:
@@ -108,9 +125,40 @@ class SynthesisJob(QObject):
                 )  # fmt: skip
                 return False
             self._loaded_dir = (model_dir, setup.backend)
+            self._profile_key = _UNSET
             self.model_status.emit(True, f"Voice model loaded from {model_dir} ({engine}).")
+        self._apply_profile(setup)
         self.voice_problem.emit(apply_voice(self.pipeline, setup))
         return True
+
+    def _apply_profile(self, setup: VoiceSetup) -> None:
+        """Set the chosen profile on the pipeline (again when its files changed, e.g. re-enrolled)."""
+        path = Path(setup.profile) if setup.profile else None
+        try:
+            key = None if path is None else (path, (path / "profile.json").stat().st_mtime_ns)
+        except OSError:
+            key = (path, None)
+        if key == self._profile_key:
+            return
+        self._profile_key = key
+        if path is None:
+            self.pipeline.set_profile(None)
+            self.profile_status.emit("", "")
+            return
+        if setup.backend == "onnx":
+            self.pipeline.set_profile(None)
+            self.profile_status.emit("", "Profiles work with the PyTorch engine only: speaking without one.")
+            return
+        try:
+            profile = self.pipeline.set_profile(path)
+        except ImaginTalkError as exc:  # not a profile, damaged, or made for another model
+            self.pipeline.set_profile(None)
+            self.profile_status.emit(
+                "", f"The profile {path.name} could not be used ({exc}): speaking without it."
+            )
+            return
+        log.info("profile %s (%s)", profile.name, path)
+        self.profile_status.emit(profile.name, "")
 
     @pyqtSlot(object, str)
     def speak(self, utterance, trigger: str) -> None:
@@ -133,4 +181,58 @@ class SynthesisJob(QObject):
             float(utterance.start_s), float(utterance.end_s), result.summary(),
         )  # fmt: skip
         log.info("spoke %s: %.2f s in %.2f s", path.name, result.duration, result.timings["total"])
+        self.spoken.emit(entry)
+        self._remember_face(utterance)
+
+    def _remember_face(self, utterance) -> None:
+        """Keep the utterance's face (``Pipeline.describe_track``, reusing the streamed expression)."""
+        try:
+            inputs = window_inputs(
+                utterance.track, self.pipeline.cfg, utterance.identity, utterance.expression
+            )
+            expression = inputs.expression[0].mean(0).numpy()
+            if np.all(np.isfinite(expression)):
+                crops = (
+                    (inputs.face_crops[0] * 255).round().byte().permute(0, 2, 3, 1).numpy()
+                )  # [N, S, S, 3]
+                self.face = SpeakerFace(inputs.identity[0].numpy(), expression, crops)
+        except Exception:  # optional: typed speech then uses the profile's voice; never raise into Qt
+            log.exception("the face of the last utterance could not be kept for typed speech")
+
+    @pyqtSlot(str)
+    def say(self, text: str) -> None:
+        """Typed text -> speech in the last face's voice (else the profile's, the recording's) -> spoken."""
+        text = " ".join(str(text).split())
+        if not text:
+            self.failed.emit("Nothing to say: type some words first.")
+            return
+        if self.pipeline is None and not self._load():
+            self.failed.emit("Not said: no voice model is loaded.")
+            return
+        pipe = self.pipeline
+        face = self.face or (pipe.profile.face if pipe.profile is not None else None)
+        if face is None and (pipe.reference_voice is None or pipe.neutral_expression is None):
+            self.failed.emit(NO_VOICE)
+            return
+        self.busy.emit(True)
+        try:
+            result = pipe.say(text, face)
+            self._count += 1
+            path = result.save_wav(self.out_dir / f"typed_{self._count:04d}.wav")
+        except ImaginTalkError as exc:  # text with nothing to speak, a descriptor of another width, disk full
+            self.failed.emit(f"Not said: {exc}")
+            return
+        except Exception as exc:  # a model that cannot speak typed text: said, never raised into Qt
+            log.exception("typed speech failed")
+            self.failed.emit(
+                f"Not said: this model could not speak typed text ({type(exc).__name__}: {exc})."
+            )
+            return
+        finally:
+            self.busy.emit(False)
+        entry = HistoryEntry(
+            self._count, datetime.now(), result.wav, result.sample_rate, path, "typed",
+            summary=result.summary(), text=text,
+        )  # fmt: skip
+        log.info("said %s: %.2f s in %.2f s", path.name, result.duration, result.timings["total"])
         self.spoken.emit(entry)
