@@ -20,7 +20,6 @@ from PyQt6.QtCore import QObject, pyqtSignal, pyqtSlot
 from imagintalk.errors import ImaginTalkError
 from imagintalk.export import onnx_bundle
 from imagintalk.pipeline import Pipeline, SpeakerFace
-from imagintalk.pipeline.features import window_inputs
 from imagintalk.settings import DEFAULT_MODEL_DIR
 from imagintalk.settings.speak import SpeakOptions
 
@@ -185,17 +184,11 @@ class SynthesisJob(QObject):
         self._remember_face(utterance)
 
     def _remember_face(self, utterance) -> None:
-        """Keep the utterance's face (``Pipeline.describe_track``, reusing the streamed expression)."""
+        """Keep the utterance's face for typed speech (the streamed identity and expression reused)."""
         try:
-            inputs = window_inputs(
-                utterance.track, self.pipeline.cfg, utterance.identity, utterance.expression
-            )
-            expression = inputs.expression[0].mean(0).numpy()
-            if np.all(np.isfinite(expression)):
-                crops = (
-                    (inputs.face_crops[0] * 255).round().byte().permute(0, 2, 3, 1).numpy()
-                )  # [N, S, S, 3]
-                self.face = SpeakerFace(inputs.identity[0].numpy(), expression, crops)
+            face = self.pipeline.describe_track(utterance.track, utterance.identity, utterance.expression)
+            if np.all(np.isfinite(face.expression)):
+                self.face = face
         except Exception:  # optional: typed speech then uses the profile's voice; never raise into Qt
             log.exception("the face of the last utterance could not be kept for typed speech")
 

@@ -341,10 +341,13 @@ class Pipeline:
             infos.append(info)
         return self._result(pieces, outputs, infos, track.num_frames, timings, warnings, started, "track")
 
-    def describe_track(self, track: FaceTrackResult, identity: np.ndarray | None = None) -> SpeakerFace:
-        """A front-door track (and its running identity, when known) -> the face typed speech speaks
-        with: its identity, its expression averaged over the track, and its face crops."""
-        inputs = window_inputs(track, self.cfg, identity)
+    def describe_track(
+        self, track: FaceTrackResult, identity: np.ndarray | None = None, expression: np.ndarray | None = None
+    ) -> SpeakerFace:
+        """A front-door track (with its running identity [D] and per-frame expression [T, E] when
+        already known, as the live path has them) -> the face typed speech speaks with: its
+        identity, its expression averaged over the track, and its face crops."""
+        inputs = window_inputs(track, self.cfg, identity, expression)
         return SpeakerFace(
             inputs.identity[0].numpy(), inputs.expression[0].mean(0).numpy(),
             (inputs.face_crops[0] * 255).round().byte().permute(0, 2, 3, 1).numpy(),
