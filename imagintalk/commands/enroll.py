@@ -150,7 +150,15 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("no usable recordings: nothing to enroll")
     spec = AdapterSpec(kind=args.adapter, rank=args.rank, renorm=args.renorm)
     settings = AdaptSettings(spec=spec, max_seconds=60.0 * args.max_minutes)
-    profile = enroll(pipe, clips, name=args.name or out.name, settings=settings, voice=args.voice)
+    from tqdm import tqdm
+
+    with tqdm(total=settings.max_epochs, desc="adapting", unit="epoch", file=sys.stderr) as bar:
+
+        def progress(text: str, fraction: float) -> None:
+            bar.set_postfix_str(text.split(", ", 1)[-1] if "epoch" in text else text)
+            bar.update(round(fraction * settings.max_epochs) - bar.n)
+
+        profile = enroll(pipe, clips, args.name or out.name, settings, args.voice, progress)
     profile.save(out)
     report = profile.report
     before, after = report["heldout_accuracy_before"], report["heldout_accuracy_after"]

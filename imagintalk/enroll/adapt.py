@@ -148,8 +148,8 @@ def adapt_lip(
             if score is None or score > best:
                 best, best_epoch, best_state = (score if score is not None else best), epoch, _copy(adapter)
             if progress:
-                progress(f"adapting: epoch {epoch}, held-out accuracy {score if score is not None else '-'}",
-                         epoch / settings.max_epochs)  # fmt: skip
+                shown = "-" if score is None else f"{score:.3f}"
+                progress(f"adapting: epoch {epoch}, held-out accuracy {shown}", epoch / settings.max_epochs)
             if held and epoch - best_epoch >= settings.patience:
                 break
             if time.perf_counter() - started > settings.max_seconds or (should_stop and should_stop()):
