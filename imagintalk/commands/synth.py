@@ -31,6 +31,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--renderer", default=None, help="cartoon (default) or portrait; same as --set synth.renderer=NAME"
     )
+    parser.add_argument(
+        "--expressive",
+        action="store_true",
+        help="expressive prosody: emphasis, questions, pauses, intensity across the sentence, in voice "
+        "and face; same as --set synth.expressive=true",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_config_args(parser)
     parser.set_defaults(func=run)
@@ -44,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
         cfg.synth.only_speaker = args.speaker
     if args.renderer is not None:
         cfg.synth.renderer = args.renderer
+    if args.expressive:
+        cfg.synth.expressive = True
     if args.workers is not None and args.workers < 0:
         raise InputError(f"--workers must be >= 0, got {args.workers}")
     start = time.perf_counter()

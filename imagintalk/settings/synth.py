@@ -12,6 +12,10 @@ class SynthConfig:
     image_size: int = 224  # rendered frames are image_size x image_size RGB
     num_speakers: int = 40  # speaker pool; the test split owns its own held-out part
     num_test_speakers: int = 8
+    # > 0: the val split owns this many held-out voices (the pool's rows just before the test
+    # ones), never in train: choices made on val are made on unseen voices. 0: val shares the
+    # training voices (every corpus made before). Test's voices are the same either way.
+    num_val_speakers: int = 0
     # more voices for the train split only, after the pool (indices num_speakers...): the pool's
     # speakers, and so the test voices and every corpus made without them, stay the same
     extra_train_speakers: int = 0
@@ -25,3 +29,7 @@ class SynthConfig:
     # >= 0: every clip of the split is spoken by this speaker index (one identity, e.g. for
     # enrollment); -1: speakers drawn from the split's pool as usual
     only_speaker: int = -1
+    # expressive prosody (docs/synthtalk.md, "Expressive prosody"): emphasis on one word, questions,
+    # pauses and an emotion intensity that changes across the sentence, in voice and face. Off:
+    # clips byte-identical to those made before the switch existed (the shipped model's corpus)
+    expressive: bool = False

@@ -16,17 +16,20 @@ import numpy as np
 from ..errors import InputError
 from ..settings.synth import SynthConfig
 from .emotions import EXPRESSION, emotion_params, intensity_curve
+from .expressive import ExpressiveCues, face_cues, frame_intensity, sample_cues
 from .face import face_style
 from .grid import sample_sentence
 from .media import write_video, write_wav
 from .render import FrameState, render_frame
 from .scene import blink_curve, head_motion, sample_scene
 from .speakers import check_only_speaker, speaker_ids, speaker_params
-from .speech import Speech, synthesize
+from .speech import Speech, synthesize, synthesize_expressive
 from .visemes import mouth_trajectory
 
 SPLITS = ("train", "val", "test")
 RENDERERS = ("cartoon", "portrait")
+# how far a face cue's nod (0..1) moves the cartoon head: pose nod, and down by a share of the frame
+CARTOON_NOD, CARTOON_NOD_SHIFT = 0.6, 0.015
 
 
 def check_renderer(name: str) -> None:
@@ -50,6 +53,7 @@ class ClipSpec:
     speaker: dict[str, Any]
     emotion: str
     emotion_params: dict[str, Any]
+    cues: ExpressiveCues | None = None  # synth.expressive: emphasis, contour, pauses, intensity shape
 
 
 def sample_clip(seed: int, split: str, index: int, cfg: SynthConfig) -> tuple[ClipSpec, np.random.Generator]:
@@ -62,7 +66,45 @@ def sample_clip(seed: int, split: str, index: int, cfg: SynthConfig) -> tuple[Cl
         drawn = cfg.only_speaker
     speaker = speaker_params(drawn, cfg)
     emotion = str(cfg.emotions[rng.integers(len(cfg.emotions))])
-    return ClipSpec(text, speaker, emotion, emotion_params(rng, emotion, speaker)), rng
+    params = emotion_params(rng, emotion, speaker)
+    # drawn only when expressive: a plain clip's later draws (and so its bytes) stay as they were
+    cues = sample_cues(rng, len(text.split()), params["intensity"]) if cfg.expressive else None
+    return ClipSpec(text, speaker, emotion, params, cues), rng
+
+
+def speak_clip(spec: ClipSpec, cfg: SynthConfig) -> Speech:
+    """The clip's speech: plain, or with its expressive cues (SSML) when it has them."""
+    prosody = spec.emotion_params["prosody"]
+    if spec.cues is None:
+        return synthesize(spec.text, spec.speaker, prosody, cfg.sample_rate, cfg.fps, cfg.lead_silence_s)
+    return synthesize_expressive(
+        spec.text,
+        spec.speaker,
+        spec.emotion,
+        spec.emotion_params["intensity"],
+        prosody,
+        spec.cues,
+        cfg.sample_rate,
+        cfg.fps,
+        cfg.lead_silence_s,
+    )
+
+
+def clip_face_cues(spec: ClipSpec, speech: Speech, cfg: SynthConfig) -> dict[str, np.ndarray] | None:
+    """Per-frame face cue offsets (brow_raise, eye_open, nod) of an expressive clip, else None."""
+    if spec.cues is None:
+        return None
+    t = np.arange(speech.num_frames) / cfg.fps
+    return face_cues(spec.cues, speech.words, len(spec.text.split()), t)
+
+
+def clip_intensity(spec: ClipSpec, speech: Speech, rng: np.random.Generator, cfg: SynthConfig) -> np.ndarray:
+    """[T] the face's emotion intensity (expressive: the voice's shape along the spoken words)."""
+    if spec.cues is None:
+        return intensity_curve(rng, spec.emotion_params["intensity"], speech.num_frames, cfg.fps)
+    t = np.arange(speech.num_frames) / cfg.fps
+    words = len(spec.text.split())
+    return frame_intensity(spec.cues, spec.emotion_params["intensity"], speech.words, words, t)
 
 
 def render_frames(
@@ -72,22 +114,31 @@ def render_frames(
     check_renderer(cfg.renderer)
     t = np.arange(speech.num_frames) / cfg.fps  # frame i shows the mouth at time i / fps
     mouth = mouth_trajectory(speech.phonemes, t)
-    intensity = intensity_curve(rng, spec.emotion_params["intensity"], speech.num_frames, cfg.fps)
+    intensity = clip_intensity(spec, speech, rng, cfg)
+    cues = clip_face_cues(spec, speech, cfg)
     if cfg.renderer == "portrait":
         from .portrait_render import render_portrait
 
         expression = EXPRESSION[spec.emotion]
-        return render_portrait(spec.speaker, expression, mouth, intensity, rng, cfg), mouth, intensity
+        frames = render_portrait(spec.speaker, expression, mouth, intensity, rng, cfg, cues)
+        return frames, mouth, intensity
     scene = sample_scene(rng, cfg.image_size, cfg.noise_std)
     motion = head_motion(rng, speech.num_frames, cfg.fps, cfg.image_size)
     eyelid = blink_curve(rng, speech.num_frames, cfg.fps)
     style = face_style(spec.speaker)
     expression = EXPRESSION[spec.emotion]
     frames = np.empty((speech.num_frames, cfg.image_size, cfg.image_size, 3), np.uint8)
+    if cues is not None:
+        motion = {**motion, "nod": motion["nod"] + CARTOON_NOD * cues["nod"]}
+        motion["shift_y"] = motion["shift_y"] + CARTOON_NOD_SHIFT * cfg.image_size * cues["nod"]
     for i in range(speech.num_frames):
+        face = {k: v * intensity[i] for k, v in expression.items()}
+        if cues is not None:
+            face["brow_raise"] += float(cues["brow_raise"][i])
+            face["eye_open"] += float(cues["eye_open"][i])
         state = FrameState(
             mouth=mouth[i],
-            expression={k: v * intensity[i] for k, v in expression.items()},
+            expression=face,
             eyelid=float(eyelid[i]),
             roll=float(motion["roll"][i]),
             yaw=float(motion["yaw"][i]),
@@ -107,9 +158,7 @@ def render_clip(
     Returns the manifest record and the drawn mouth parameters [T, 6] (for checks).
     """
     spec, rng = sample_clip(seed, split, index, cfg)
-    speech = synthesize(
-        spec.text, spec.speaker, spec.emotion_params["prosody"], cfg.sample_rate, cfg.fps, cfg.lead_silence_s
-    )
+    speech = speak_clip(spec, cfg)
     frames, mouth, intensity = render_frames(spec, speech, rng, cfg)
     cid = clip_id(split, index)
     video, audio = Path("video") / f"{cid}.mp4", Path("audio") / f"{cid}.wav"
@@ -137,4 +186,11 @@ def render_clip(
     }
     if cfg.renderer != "cartoon":  # no key: a cartoon clip (as in every manifest made before)
         record["renderer"] = cfg.renderer
+    if spec.cues is not None:  # no keys: a plain clip (manifests made without expressive stay as they were)
+        cues = clip_face_cues(spec, speech, cfg) or {}
+        record["emphasis"] = spec.cues.emphasis
+        record["contour"] = spec.cues.contour
+        record["pauses"] = spec.cues.pauses
+        record["prosody_cues"] = spec.cues.record()
+        record["face_cues"] = {k: [round(float(v), 4) for v in curve] for k, curve in cues.items()}
     return record, mouth

@@ -30,6 +30,7 @@ PARAM_VOLUME = 2
 PARAM_PITCH = 3
 PARAM_RANGE = 4
 CHARS_UTF8 = 1
+SSML = 0x10  # espeakSSML: the text holds SSML tags (<prosody>, <break>, <emphasis>)
 POS_CHARACTER = 1
 
 
@@ -62,6 +63,7 @@ class SpeechEvent:
     kind: str  # "word" or "phoneme"
     sample: int  # position in the espeak output (at the engine's sample rate)
     name: str  # phoneme mnemonic, or the word's 1-based number as text
+    text_position: int = 0  # 1-based character position in the text of the word it belongs to
 
 
 @dataclass
@@ -97,16 +99,24 @@ class Espeak:
         while events[i].type != EVENT_LIST_TERMINATED:
             event = events[i]
             if event.type == EVENT_PHONEME:
-                self._events.append(SpeechEvent("phoneme", event.sample, event.id.string.decode()))
+                name = event.id.string.decode()
+                self._events.append(SpeechEvent("phoneme", event.sample, name, event.text_position))
             elif event.type == EVENT_WORD:
-                self._events.append(SpeechEvent("word", event.sample, str(event.id.number)))
+                self._events.append(
+                    SpeechEvent("word", event.sample, str(event.id.number), event.text_position)
+                )
             i += 1
         if wav and num_samples > 0:
             self._chunks.append(np.ctypeslib.as_array(wav, shape=(num_samples,)).copy())
         return 0
 
-    def speak(self, text: str, voice: str, rate: int, pitch: int, pitch_range: int, volume: int) -> Utterance:
-        """Synthesise ``text`` with ``voice`` (e.g. ``"en-us+m3"``) and the given espeak parameters."""
+    def speak(
+        self, text: str, voice: str, rate: int, pitch: int, pitch_range: int, volume: int, ssml: bool = False
+    ) -> Utterance:
+        """Synthesise ``text`` with ``voice`` (e.g. ``"en-us+m3"``) and the given espeak parameters.
+
+        ``ssml``: ``text`` holds SSML markup (espeakSSML); word events still count the spoken words.
+        """
         if self._lib.espeak_SetVoiceByName(voice.encode()) != 0:
             raise InputError(f"espeak-ng has no voice {voice!r}")
         for param, value in ((PARAM_RATE, rate), (PARAM_PITCH, pitch), (PARAM_RANGE, pitch_range)):
@@ -114,7 +124,8 @@ class Espeak:
         self._lib.espeak_SetParameter(PARAM_VOLUME, int(volume), 0)
         self._chunks, self._events = [], []
         data = text.encode()
-        self._lib.espeak_Synth(data, len(data) + 1, 0, POS_CHARACTER, 0, CHARS_UTF8, None, None)
+        flags = CHARS_UTF8 | (SSML if ssml else 0)
+        self._lib.espeak_Synth(data, len(data) + 1, 0, POS_CHARACTER, 0, flags, None, None)
         self._lib.espeak_Synchronize()
         samples = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int16)
         return Utterance(samples.astype(np.int16), list(self._events), self.sample_rate)

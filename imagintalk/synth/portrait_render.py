@@ -21,6 +21,8 @@ from .portrait_light import expose, shade
 from .portrait_mouth import draw_portrait_mouth, jaw_drop
 from .portrait_scene import PortraitScene, sample_portrait_scene
 
+CUE_NOD = 0.08  # radians of head nod (down) at a face cue's nod of 1
+
 
 def face_outline(s: PortraitStyle, drop: float) -> np.ndarray:
     """Skull, cheeks, jaw corners and chin [N, 2]; the lower face follows the jaw's drop."""
@@ -115,13 +117,23 @@ def render_portrait(
     intensity: np.ndarray,
     rng: np.random.Generator,
     cfg: SynthConfig,
+    cues: dict[str, np.ndarray] | None = None,
 ) -> np.ndarray:
-    """A clip's frames [T, S, S, 3] uint8 for mouth parameters [T, 6] and expression intensity [T]."""
+    """A clip's frames [T, S, S, 3] uint8 for mouth parameters [T, 6] and expression intensity [T].
+
+    ``cues``: per-frame offsets of an expressive clip (brow_raise, eye_open; nod in units of
+    :data:`CUE_NOD` radians), see :func:`expressive.face_cues`.
+    """
     num_frames, size = len(mouth), cfg.image_size
     style = portrait_style(speaker)
     scene = sample_portrait_scene(rng, num_frames, cfg.fps, size)
+    if cues is not None:
+        scene.motion = {**scene.motion, "nod": scene.motion["nod"] + CUE_NOD * cues["nod"]}
     frames = np.empty((num_frames, size, size, 3), np.uint8)
     for i in range(num_frames):
         expr = {k: v * float(intensity[i]) for k, v in expression.items()}
+        if cues is not None:
+            expr["brow_raise"] += float(cues["brow_raise"][i])
+            expr["eye_open"] += float(cues["eye_open"][i])
         frames[i] = render_portrait_frame(style, scene, i, mouth[i], expr, rng)
     return frames

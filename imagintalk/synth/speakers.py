@@ -9,7 +9,9 @@ an interpolation between training voices, never an extrapolation. The table depe
 the config only (never on the corpus seed): train, val and test corpora made with
 different seeds still share the same identities. ``extra_train_speakers`` appends more
 training-only identities (the Halton sequence continued past the pool, unsqueezed); they never
-change the pool's rows, so the test voices stay the same.
+change the pool's rows, so the test voices stay the same. ``num_val_speakers`` (> 0) gives the
+val split its own held-out identities, the pool's rows just before the test ones, and takes them
+out of train; the table itself (and so every voice) is unchanged.
 """
 
 from __future__ import annotations
@@ -69,18 +71,27 @@ def check_pool(cfg: SynthConfig) -> None:
             f"speaker pool of {cfg.num_speakers} with {cfg.num_test_speakers} test speakers: "
             "need at least 1 test and 2 train/val speakers"
         )
+    if cfg.num_val_speakers < 0 or cfg.num_speakers - cfg.num_test_speakers - cfg.num_val_speakers < 2:
+        raise InputError(
+            f"num_val_speakers {cfg.num_val_speakers} with a pool of {cfg.num_speakers} and "
+            f"{cfg.num_test_speakers} test speakers: need >= 0 and at least 2 training speakers left"
+        )
     if cfg.extra_train_speakers < 0:
         raise InputError(f"extra_train_speakers must be >= 0, got {cfg.extra_train_speakers}")
 
 
 def speaker_ids(split: str, cfg: SynthConfig) -> list[int]:
     """Indices of the speakers a split may use (test: the last num_test_speakers of the pool;
-    train: the rest of the pool and the extra training speakers; val: the rest of the pool)."""
+    val: the num_val_speakers before them, or, when 0, the rest of the pool as train;
+    train: the rest of the pool and the extra training speakers)."""
     check_pool(cfg)
-    num_train = cfg.num_speakers - cfg.num_test_speakers
+    num_trainval = cfg.num_speakers - cfg.num_test_speakers
+    num_train = num_trainval - cfg.num_val_speakers
     if split == "test":
-        return list(range(num_train, cfg.num_speakers))
-    extra = range(cfg.num_speakers, cfg.num_speakers + cfg.extra_train_speakers) if split == "train" else []
+        return list(range(num_trainval, cfg.num_speakers))
+    if split == "val":
+        return list(range(num_train if cfg.num_val_speakers else 0, num_trainval))
+    extra = range(cfg.num_speakers, cfg.num_speakers + cfg.extra_train_speakers)
     return [*range(num_train), *extra]
 
 

@@ -16,6 +16,7 @@ from scipy.signal import resample_poly
 
 from ..errors import InputError
 from .espeak import SpeechEvent, Utterance, speak_isolated
+from .expressive import SIMPLER, ExpressiveCues, ssml_text
 from .grid import is_grid_sentence
 from .voices import private_data_dir, speaker_voice
 
@@ -39,25 +40,37 @@ def spoken_text(text: str) -> str:
 
 def _segments(events: list[SpeechEvent], total: int) -> list[tuple[str, int, int]]:
     """Phoneme events -> (mnemonic, start, end) in espeak samples; pauses become "_"."""
+    return [(name, start, end) for name, start, end, _ in _positioned_segments(events, total)]
+
+
+def _positioned_segments(events: list[SpeechEvent], total: int) -> list[tuple[str, int, int, int]]:
+    """:func:`_segments` with each phoneme's text position."""
     marks = [e for e in events if e.kind == "phoneme"]
-    out: list[tuple[str, int, int]] = []
+    out: list[tuple[str, int, int, int]] = []
     for i, event in enumerate(marks):
         end = marks[i + 1].sample if i + 1 < len(marks) else total
         name = SILENCE if event.name.startswith("_") else event.name
         if end > event.sample:
-            out.append((name, event.sample, end))
+            out.append((name, event.sample, end, event.text_position))
     return out
 
 
-def _word_spans(events: list[SpeechEvent], words: list[str], total: int) -> list[tuple[str, int, int]]:
+def _word_spans(
+    events: list[SpeechEvent], words: list[str], total: int, starts: list[int] | None = None
+) -> list[tuple[str, int, int]]:
     """Word events -> (word, first phoneme start, last phoneme end) in espeak samples.
 
-    Each spoken phoneme belongs to the latest word event at or before its start.
+    Each spoken phoneme belongs to the latest word event at or before its start; with ``starts``
+    (each word's 1-based character position in the text), to the word its text position is in
+    (SSML: espeak-ng's word events may repeat or skip a number there, the positions stay right).
     """
     word_marks = [(e.sample, int(e.name)) for e in events if e.kind == "word"]
     spans: dict[int, list[int]] = {}
-    for name, start, end in _segments(events, total):
-        owners = [number for sample, number in word_marks if sample <= start]
+    for name, start, end, position in _positioned_segments(events, total):
+        if starts is not None:
+            owners = [n + 1 for n, first in enumerate(starts) if first <= position]
+        else:
+            owners = [number for sample, number in word_marks if sample <= start]
         if name == SILENCE or not owners:
             continue
         span = spans.setdefault(owners[-1], [start, end])
@@ -74,6 +87,38 @@ def synthesize(
     return _timed_speech(utt, text, sample_rate, fps, lead_s)
 
 
+def synthesize_expressive(
+    text: str,
+    speaker: dict[str, Any],
+    emotion: str,
+    intensity: float,
+    prosody: dict[str, int],
+    cues: ExpressiveCues,
+    sample_rate: int,
+    fps: int,
+    lead_s: float,
+) -> Speech:
+    """:func:`synthesize` with the clip's expressive cues as SSML (``prosody`` are the base settings)."""
+    voice = speaker_voice(speaker["variant"], speaker["tract_length"])
+    words = spoken_text(text).split()
+    # espeak-ng sometimes loses a word's event and first phoneme event after a prosody change: the
+    # markup must give every word and the same phonemes as the plain text, else a simpler one is tried
+    plain = _phoneme_names(speak_isolated(private_data_dir().parent, " ".join(words), voice, **prosody))
+    fallback = None
+    for simpler in range(len(SIMPLER)):
+        markup, starts = ssml_text(words, cues, speaker, emotion, intensity, prosody, simpler)
+        utt = speak_isolated(private_data_dir().parent, markup, voice, **prosody, ssml=True)
+        numbers = {int(e.name) for e in utt.events if e.kind == "word"}
+        spans = _word_spans(utt.events, words, len(utt.samples), starts)
+        if numbers >= set(range(1, len(words) + 1)) and len(spans) == len(words):
+            if _phoneme_names(utt) == plain:
+                break
+            fallback = fallback or (utt, starts)
+    else:
+        utt, starts = fallback or (utt, starts)
+    return _timed_speech(utt, text, sample_rate, fps, lead_s, starts)
+
+
 def typed_speech(text: str, sample_rate: int, fps: int, lead_s: float, rate: int = TYPED_RATE) -> Speech:
     """Any English ``text`` in espeak-ng's plain en-us voice at a SynthTalk-like pace: the phoneme
     timing typed speech follows (its audio is only a by-product)."""
@@ -85,8 +130,18 @@ def typed_speech(text: str, sample_rate: int, fps: int, lead_s: float, rate: int
     return _timed_speech(utt, text, sample_rate, fps, lead_s)
 
 
-def _timed_speech(utt: Utterance, text: str, sample_rate: int, fps: int, lead_s: float) -> Speech:
-    """An espeak utterance -> the clip's audio (lead silence, padded to whole frames) and timing."""
+def _phoneme_names(utt: Utterance) -> list[str]:
+    """The spoken phonemes, without pauses and the marks that prosody may move (t# -> t, ";")."""
+    names = [e.name.rstrip("#") for e in utt.events if e.kind == "phoneme"]
+    return [n for n in names if n and not n.startswith("_") and n != ";"]
+
+
+def _timed_speech(
+    utt: Utterance, text: str, sample_rate: int, fps: int, lead_s: float, starts: list[int] | None = None
+) -> Speech:
+    """An espeak utterance -> the clip's audio (lead silence, padded to whole frames) and timing.
+
+    ``starts``: the words' character positions in an SSML text (see :func:`_word_spans`)."""
     src_rate = utt.sample_rate
     g = gcd(sample_rate, src_rate)
     speech = resample_poly(utt.samples.astype(np.float64), sample_rate // g, src_rate // g)
@@ -113,7 +168,7 @@ def _timed_speech(utt: Utterance, text: str, sample_rate: int, fps: int, lead_s:
     phonemes = _merge_silences(phonemes)
     words = [
         {"word": w, "start": to_seconds(s), "end": to_seconds(e)}
-        for w, s, e in _word_spans(utt.events, text.split(), len(utt.samples))
+        for w, s, e in _word_spans(utt.events, text.split(), len(utt.samples), starts)
     ]
     return Speech(audio, num_frames, phonemes, words)
 
