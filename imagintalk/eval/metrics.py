@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from ..errors import InputError
+from .contour import f0_correlation_metric, question_rise_metric
+from .emotion_judge import emotion_judge_metric
+from .emphasis import emphasis_metric
 from .intelligibility import estoi_score, stoi_score
 from .judge import Metric
 from .pitch import f0_rmse_cents, vuv_error
@@ -22,6 +25,10 @@ _ALL = (
     Metric("f0_rmse", f0_rmse_cents, False, "cents", "F0 RMSE over frames voiced in both (harvest)"),
     Metric("vuv_error", vuv_error, False, "ratio", "voiced/unvoiced decision error rate"),
     Metric("emo_sim", emotion_similarity, True, "0..1", "prosody-descriptor similarity"),
+    Metric("f0_corr", f0_correlation_metric, True, "-1..1", "log-F0 Pearson over frames voiced in both"),
+    Metric("emo_judge", emotion_judge_metric, True, "ratio", "the emotion judge names the clip's emotion"),
+    Metric("emph_acc", emphasis_metric, True, "ratio", "the most prominent word is the emphasised one"),
+    Metric("q_rise", question_rise_metric, True, "ratio", "a question ends on an F0 rise >= 1 semitone"),
     # corpus-level: scored after all clips (nearest ground-truth prosody of the split)
     Metric("emo_acc", None, True, "ratio", "emotion agreement of a nearest-reference-prosody classifier"),
 )
