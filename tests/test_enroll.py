@@ -135,7 +135,7 @@ def debug(tmp_path_factory) -> dict:
     return {"root": root, "model": model, "clips": clips, "pipe": pipe, "enrolled": enrolled}
 
 
-@pytest.mark.parametrize("spec", [AdapterSpec("lora", rank=4), AdapterSpec("residual", rank=4, renorm=True)])
+@pytest.mark.parametrize("spec", [AdapterSpec("lora", rank=4), AdapterSpec("residual", rank=4, renorm=False)])
 def test_enrollment_end_to_end_on_a_debug_model(debug, spec, tmp_path) -> None:
     pipe, clip = debug["pipe"], debug["enrolled"][0]
     before = pipe.speak_file(debug["clips"][0])

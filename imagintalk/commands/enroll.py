@@ -39,7 +39,7 @@ def register(subparsers) -> None:
     parser.add_argument("--voice", metavar="WAV", help="a recording of the user's own voice to speak with")
     parser.add_argument("--adapter", choices=("lora", "residual"), default="lora", help="adapter kind")
     parser.add_argument("--rank", type=int, default=8, help="adapter rank (default 8)")
-    parser.add_argument("--renorm", action="store_true", help="also re-estimate the front end's BatchNorm")
+    parser.add_argument("--no-renorm", action="store_true", help="keep the front end's BatchNorm statistics")
     parser.add_argument("--max-minutes", type=float, default=15.0, help="adaptation time limit")
     parser.add_argument("--model", help="model directory (default: the shipped models/imagintalk)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
@@ -148,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
         clips = camera_clips(pipe, args.camera, prompts[: args.count])
     if not clips:
         raise InputError("no usable recordings: nothing to enroll")
-    spec = AdapterSpec(kind=args.adapter, rank=args.rank, renorm=args.renorm)
+    spec = AdapterSpec(kind=args.adapter, rank=args.rank, renorm=not args.no_renorm)
     settings = AdaptSettings(spec=spec, max_seconds=60.0 * args.max_minutes)
     from tqdm import tqdm
 

@@ -211,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR)
-    parser.add_argument("--identities", type=int, default=5)
+    parser.add_argument("--identities", type=int, default=5, help="test speakers, spread over the pool")
+    parser.add_argument("--speakers", type=int, nargs="+", help="these test speakers instead (pool indices)")
     parser.add_argument("--counts", type=int, nargs="+", default=[10, 25, 50])
     parser.add_argument("--cartoon-count", type=int, default=25)
     parser.add_argument("--eval-clips", type=int, default=8)
@@ -229,6 +230,11 @@ def main(argv: list[str] | None = None) -> int:
     recognizer = Recognizer("grammar")
     pool = speaker_ids("test", pipe.cfg.synth)
     chosen = [pool[i] for i in np.linspace(0, len(pool) - 1, args.identities).round().astype(int)]
+    if args.speakers:
+        unknown = sorted(set(args.speakers) - set(pool))
+        if unknown:
+            parser.error(f"speakers {unknown} are not test speakers ({pool[0]}-{pool[-1]})")
+        chosen = list(args.speakers)
     args.out.mkdir(parents=True, exist_ok=True)
     all_rows, all_enrollments = [], []
     for speaker in tqdm(chosen, desc="identities", file=sys.stderr):

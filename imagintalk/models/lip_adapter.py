@@ -29,10 +29,12 @@ BN_PREFIX = "bn."  # state keys of the carried BatchNorm statistics
 
 @dataclass
 class AdapterSpec:
+    """Defaults chosen on the enrollment's held-back prompts (docs/enrollment.md): LoRA with AdaBN."""
+
     kind: str = "lora"
     rank: int = 8
     alpha: float = 16.0
-    renorm: bool = False
+    renorm: bool = True
 
     def validate(self) -> None:
         if self.kind not in KINDS:
