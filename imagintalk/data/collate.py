@@ -37,6 +37,9 @@ def collate(batch: list[dict[str, Any]], mouth_crop: int = 88) -> dict[str, Any]
     token_mask [B, rT] bool; prosody {"log_f0", "voiced", "energy"} [B, rT] f32;
     face_crops [B, N, 3, S, S] f32 in 0..1; identity [B, 128]; speaker_embedding [B, 256];
     emotion [B] long (-100 unknown); lengths [B] frames; ids, speakers: lists of str.
+    When every item has them (``FeatureDataset`` items do): relative {"rel_f0", "rel_energy"}
+    [B, rT] f32 (pad 0), cues {"emphasis", "question"} [B, rT] f32 (pad -1 = no label) and
+    word_index [B, rT] long (pad -1).
     """
     if not batch:
         raise ValueError("cannot collate an empty batch")
@@ -46,7 +49,7 @@ def collate(batch: list[dict[str, Any]], mouth_crop: int = 88) -> dict[str, Any]
     frame_mask = torch.arange(t)[None] < torch.tensor(lengths)[:, None]  # [B, T]
     mouths = [normalize_mouth(item["mouth"], mouth_crop) for item in batch]
     crops = np.stack([item["face_crops"] for item in batch])  # [B, N, S, S, 3] uint8
-    return {
+    out = {
         "mouth": _pad(mouths, t, 0, 0.0, torch.float32),
         "frame_mask": frame_mask,
         "detected": _pad([item["detected"] for item in batch], t, 0, False, torch.bool),
@@ -66,6 +69,18 @@ def collate(batch: list[dict[str, Any]], mouth_crop: int = 88) -> dict[str, Any]
         "ids": [str(item["id"]) for item in batch],
         "speakers": [str(item["speaker"]) for item in batch],
     }
+    if all("rel_f0" in item and "rel_energy" in item for item in batch):
+        out["relative"] = {
+            key: _pad([item[key] for item in batch], r * t, 0, 0.0, torch.float32)
+            for key in ("rel_f0", "rel_energy")
+        }
+    if all("emphasis" in item and "question" in item and "word_index" in item for item in batch):
+        out["cues"] = {
+            key: _pad([item[key] for item in batch], r * t, 0, -1.0, torch.float32)
+            for key in ("emphasis", "question")
+        }
+        out["word_index"] = _pad([item["word_index"] for item in batch], r * t, 0, -1, torch.long)
+    return out
 
 
 def style_inputs(batch: dict[str, Any], use_face_encoder: bool) -> dict[str, Tensor | None]:

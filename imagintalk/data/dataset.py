@@ -16,13 +16,24 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from ..errors import InputError
-from ..features.prosody import ProsodyContours, contour_level, speaker_levels, targets_from_contours
+from ..features.prosody import (
+    ENERGY_UNIT_DB,
+    SEMITONES_PER_OCTAVE,
+    ProsodyContours,
+    contour_level,
+    cue_labels,
+    relative_targets,
+    speaker_levels,
+    targets_from_contours,
+)
 from .codec_identity import check_same_codec, read_pinned
 from .feature_file import CODEC_FILE, CONTOUR_KEYS, FEATURES_DIR, PROSODY_KEYS, read_features
 from .feature_store import FeatureRef, list_clips
 
 FRAME_KEYS = ("mouth", "detected", "expression")
-TOKEN_KEYS = ("units", "codes", *PROSODY_KEYS)  # codes: token axis last
+RELATIVE_KEYS = ("rel_f0", "rel_energy")  # speaker-free targets (features.prosody.relative_targets)
+CUE_TOKEN_KEYS = ("emphasis", "question", "word_index")  # word cues, -1 where the clip has none
+TOKEN_KEYS = ("units", "codes", *PROSODY_KEYS, *RELATIVE_KEYS, *CUE_TOKEN_KEYS)  # codes: token axis last
 CLIP_KEYS = ("face_crops", "identity", "speaker_embedding", "id", "speaker", "emotion", "split", "num_frames")
 IDENTITY_KEYS = ("codec_name", "codec_fingerprint", "token_rate_factor", "split", "speaker")
 
@@ -39,6 +50,11 @@ class FeatureDataset(Dataset):
     ``emotions``: the label list that ``emotion`` indexes (unknown labels get -100, the ignore index).
     ``prosody_reference``: "utterance" (targets as stored) or "speaker" (relative to each
     speaker's mean level over this dataset, via ``features.prosody.speaker_levels``).
+
+    Every item also holds the speaker-free targets ``rel_f0`` (semitones from the utterance's
+    median F0) and ``rel_energy`` (dB from its mean speech energy), and the word cues
+    ``emphasis`` / ``question`` (1 on the emphasised / a question's last word, 0 elsewhere; -1
+    on every token of a clip prepared without cues) and ``word_index``: see ``add_prosody_targets``.
     """
 
     def __init__(
@@ -104,6 +120,7 @@ class FeatureDataset(Dataset):
             contours = ProsodyContours(data["f0_hz"], data["energy_db"])
             level = self.levels[str(data["speaker"])]
             data.update(targets_from_contours(contours, level, len(data["units"])))
+        add_prosody_targets(data)
         start, end = self._window(index, int(data["num_frames"]))
         r = int(data["token_rate_factor"])
         item: dict[str, Any] = {k: data[k][start:end] for k in FRAME_KEYS}
@@ -115,3 +132,29 @@ class FeatureDataset(Dataset):
         item["window_start"] = start
         item["token_rate_factor"] = r
         return item
+
+
+def add_prosody_targets(data: dict[str, Any]) -> None:
+    """Add the relative targets and word cues (``RELATIVE_KEYS``, ``CUE_TOKEN_KEYS``, [rT] each)
+    to a clip's features, in place, from the whole utterance (before any window is cut).
+
+    Files without the absolute contours fall back to the stored utterance-relative targets
+    (mean- rather than median-referenced); files without word cues get -1 (no label)."""
+    num_tokens = len(data["units"])
+    if "f0_hz" in data and "energy_db" in data:
+        data.update(relative_targets(data["f0_hz"], data["energy_db"]))
+    else:
+        voiced = np.asarray(data["voiced"]) > 0.5
+        rel_f0 = np.where(voiced, SEMITONES_PER_OCTAVE * np.asarray(data["log_f0"]), 0.0)
+        data["rel_f0"] = rel_f0.astype(np.float32)
+        data["rel_energy"] = (ENERGY_UNIT_DB * np.asarray(data["energy"])).astype(np.float32)
+    if "word_index" in data:
+        emphasis = int(data["emphasis_word"])
+        data.update(
+            cue_labels(data["word_index"], emphasis if emphasis >= 0 else None, bool(data["is_question"]))
+        )
+        data["word_index"] = np.asarray(data["word_index"], np.int64)
+    else:
+        data["emphasis"] = np.full(num_tokens, -1.0, np.float32)
+        data["question"] = np.full(num_tokens, -1.0, np.float32)
+        data["word_index"] = np.full(num_tokens, -1, np.int64)

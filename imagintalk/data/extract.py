@@ -22,7 +22,7 @@ from ..codec.base import Codec
 from ..errors import InputError, NoFaceError
 from ..features import speaker_embedding
 from ..features.extractors import check_extractors, extractor_signature
-from ..features.prosody import prosody_contours, targets_from_contours
+from ..features.prosody import prosody_contours, targets_from_contours, word_token_index
 from ..features.visual import visual_features
 from ..settings import Config
 from ..settings.data import DataConfig
@@ -61,6 +61,28 @@ MAX_SEVERAL_FACES_SHARE = 0.5  # more source frames than this share with more th
 def skip_kind(message: str) -> str:
     """A skipped clip's one-line error -> its kind (one of SKIP_KINDS, else OTHER)."""
     return next((kind for kind in SKIP_KINDS if message.startswith(kind + ":")), OTHER)
+
+
+def word_cues(entry: dict[str, Any], num_tokens: int, frame_rate: float) -> dict[str, Any]:
+    """The word-level prosody cues of an expressive manifest entry (one with an ``emphasis`` key,
+    docs/synthtalk.md): ``word_index`` int16 [num_tokens] (the word under each token, -1 between
+    words), ``emphasis_word`` (its index, -1 for none) and ``is_question`` (1 when ``contour`` is
+    "question"). Plain entries give nothing, so their feature files keep exactly their old keys."""
+    if "emphasis" not in entry:
+        return {}
+    words = entry.get("words") or []
+    if not isinstance(words, list) or not all(
+        isinstance(w, dict) and {"start", "end"} <= w.keys() for w in words
+    ):
+        raise InputError("manifest entry has 'emphasis' but its 'words' lack start / end times")
+    emphasis = entry["emphasis"]
+    if emphasis is not None and not (isinstance(emphasis, int) and 0 <= emphasis < len(words)):
+        raise InputError(f"manifest 'emphasis' {emphasis!r} is not a word index below {len(words)}")
+    return {
+        "word_index": word_token_index(words, num_tokens, frame_rate),
+        "emphasis_word": -1 if emphasis is None else int(emphasis),
+        "is_question": int(entry.get("contour") == "question"),
+    }
 
 
 def check_audio(wav: np.ndarray, sample_rate: int, video_s: float) -> None:
@@ -201,6 +223,7 @@ class ClipExtractor:
             "unit_source": unit_source,
             "face_extractors": self.face_extractors,
             **self.audio_features(wav, num_tokens),
+            **word_cues(entry, num_tokens, float(self.codec.frame_rate)),
             **{f"codec_{k}": v for k, v in self.identity.items()},
         }
         check_lengths(arrays)

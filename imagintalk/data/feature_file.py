@@ -6,7 +6,9 @@ Keys, shapes and dtypes (T video frames at ``fps``, r = ``token_rate_factor``, K
     face_crops [N, S, S, 3] uint8  face_crop_frames [N] int64  identity [128] float32
     units [rT] int16               codes [K, rT] int16         speaker_embedding [256] float32
     log_f0 / voiced / energy [rT] float32 (relative to the utterance's own level)
-    f0_hz / energy_db [rT] float32 (absolute contours, for speaker-level targets later)
+    f0_hz / energy_db [rT] float32 (absolute contours, for speaker-level and relative targets)
+    expressive clips only (a manifest entry with ``emphasis``; issue 21): word_index [rT] int16
+    (the word under each token, -1 between words), emphasis_word (-1: none), is_question (0 / 1)
     scalars: num_frames, fps, token_rate_factor, codec_num_codebooks, codec_cardinality,
              codec_frame_rate, codec_sample_rate, format_version
     strings: id, split, speaker, emotion, text, unit_source, codec_name, codec_fingerprint,
@@ -31,6 +33,7 @@ FEATURES_DIR = "features"
 CODEC_FILE = "codec.json"  # DIR/features/codec.json: the one codec every file of the dataset uses
 PROSODY_KEYS = ("log_f0", "voiced", "energy")
 CONTOUR_KEYS = ("f0_hz", "energy_db")
+CUE_KEYS = ("word_index", "emphasis_word", "is_question")  # optional: expressive clips only
 STRING_KEYS = (
     "id", "split", "speaker", "emotion", "text", "unit_source", "codec_name", "codec_fingerprint",
     "face_extractors",
@@ -93,7 +96,8 @@ def check_lengths(arrays: dict[str, Any]) -> None:
     """Raise InputError unless the frame and token axes agree (T frames, r * T tokens)."""
     t, r = int(arrays["num_frames"]), int(arrays["token_rate_factor"])
     frame_axes = {k: len(arrays[k]) for k in ("mouth", "detected", "expression")}
-    token_axes = {k: np.asarray(arrays[k]).shape[-1] for k in ("units", "codes", *PROSODY_KEYS)}
+    token_keys = ("units", "codes", *PROSODY_KEYS, *(("word_index",) if "word_index" in arrays else ()))
+    token_axes = {k: np.asarray(arrays[k]).shape[-1] for k in token_keys}
     bad = {k: v for k, v in frame_axes.items() if v != t} | {
         k: v for k, v in token_axes.items() if v != r * t
     }

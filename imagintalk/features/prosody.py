@@ -139,3 +139,63 @@ def prosody_targets(
     ``level``: the speaker's level (``speaker_levels``); None = the utterance's own.
     """
     return targets_from_contours(prosody_contours(wav, sr, frame_rate, method), level, num_frames)
+
+
+# --- relative prosody and word cues (issue 21): targets the face's expression path can follow ---
+
+SEMITONES_PER_OCTAVE = 12.0
+
+
+def relative_targets(f0_hz: np.ndarray, energy_db: np.ndarray) -> dict[str, np.ndarray]:
+    """Speaker-free per-token targets from absolute contours [T] (``f0_hz`` 0 = unvoiced):
+
+    * ``rel_f0``: semitones from the utterance's **median** voiced F0 (0 on unvoiced tokens;
+      the median, unlike the mean, ignores a few octave errors of the tracker);
+    * ``rel_energy``: dB from the utterance's mean speech energy (``contour_level``), clipped to
+      [ENERGY_FLOOR_DB, ENERGY_CEIL_DB].
+
+    Both are invariant to the speaker's pitch and the recording's gain: the same sentence spoken
+    an octave higher, or 10 dB louder, gives the same targets. float32 [T] each.
+    """
+    f0 = np.asarray(f0_hz, np.float64)
+    energy = np.asarray(energy_db, np.float64)
+    if f0.shape != energy.shape or f0.ndim != 1:
+        raise InputError(f"f0_hz and energy_db must be [T] alike, got {f0.shape} and {energy.shape}")
+    voiced = f0 > 0
+    rel_f0 = np.zeros_like(f0)
+    if voiced.any():
+        semitones = SEMITONES_PER_OCTAVE * np.log2(f0[voiced])
+        rel_f0[voiced] = semitones - np.median(semitones)
+    if energy.size:
+        level = contour_level(ProsodyContours(f0.astype(np.float32), energy.astype(np.float32))).energy_db
+        rel_energy = np.clip(energy - level, ENERGY_FLOOR_DB, ENERGY_CEIL_DB)
+    else:
+        rel_energy = energy
+    return {"rel_f0": rel_f0.astype(np.float32), "rel_energy": rel_energy.astype(np.float32)}
+
+
+def word_token_index(words: list[dict], num_tokens: int, frame_rate: float) -> np.ndarray:
+    """int16 [num_tokens]: the 0-based index of the word whose span [start, end) (seconds, the
+    manifest's ``words``) holds token j's centre (j + 1/2) / frame_rate, -1 between words."""
+    if num_tokens < 0 or frame_rate <= 0:
+        raise InputError(f"num_tokens must be >= 0 and frame_rate > 0, got {num_tokens}, {frame_rate}")
+    centres = (np.arange(num_tokens) + 0.5) / float(frame_rate)
+    index = np.full(num_tokens, -1, np.int16)
+    for k, word in enumerate(words):
+        start, end = float(word["start"]), float(word["end"])
+        index[(centres >= start) & (centres < end)] = k
+    return index
+
+
+def cue_labels(word_index: np.ndarray, emphasis: int | None, question: bool) -> dict[str, np.ndarray]:
+    """Per-token labels float32 [T] from ``word_token_index``: ``emphasis`` 1 on the emphasised
+    word's tokens (none when ``emphasis`` is None / negative), ``question`` 1 on the last spoken
+    word's tokens when the utterance is a question, 0 elsewhere."""
+    word_index = np.asarray(word_index)
+    emph = np.zeros(word_index.shape, np.float32)
+    if emphasis is not None and emphasis >= 0:
+        emph[word_index == emphasis] = 1.0
+    rise = np.zeros(word_index.shape, np.float32)
+    if question and (word_index >= 0).any():
+        rise[word_index == word_index.max()] = 1.0
+    return {"emphasis": emph, "question": rise}

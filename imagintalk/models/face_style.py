@@ -8,6 +8,10 @@
   trainable per-frame CNN) -> centred 0.5 s moving average -> repeat to the token rate
   -> MLP -> c_emo [B, T_tok, D_emo]; heads: relative log-F0, voiced logit and relative
   energy per token frame, and the utterance emotion from the masked mean of c_emo.
+  Optional (issue 21, off by default): ``relative_prosody`` adds a head for speaker-free
+  F0 (semitones from the clip's median) and energy (dB from its mean) per token,
+  ``prosody_cues`` one for per-token emphasis and question-word logits (extra outputs
+  RELATIVE_OUTPUTS / CUE_OUTPUTS, not part of OUTPUT_NAMES, so exports are unchanged).
 
 The smoothing is done in the graph (a fixed average pool over the masked features divided
 by the pooled mask), not precomputed: it then honours the key padding mask and edges
@@ -22,6 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import InputError
+from ..features.prosody import ENERGY_UNIT_DB, SEMITONES_PER_OCTAVE
 from ..settings.style import FaceStyleConfig
 
 OUTPUT_NAMES = (
@@ -34,6 +39,8 @@ OUTPUT_NAMES = (
     "emotion_logits",
     "token_valid",
 )
+RELATIVE_OUTPUTS = ("rel_f0", "rel_energy")  # semitones, dB: only with cfg.relative_prosody
+CUE_OUTPUTS = ("emphasis_logit", "question_logit")  # only with cfg.prosody_cues
 
 
 def masked_mean(values: Tensor, weights: Tensor) -> Tensor:
@@ -107,6 +114,13 @@ class FaceStyleAdapter(nn.Module):
         self.speaker_head = nn.Sequential(nn.SiLU(), nn.Linear(cfg.id_dim, cfg.speaker_dim))
         self.prosody_head = nn.Sequential(nn.SiLU(), nn.Linear(cfg.emo_dim, 3))  # log-F0, voiced, energy
         self.emotion_head = nn.Sequential(nn.SiLU(), nn.Linear(cfg.emo_dim, cfg.num_emotions))
+        # issue 21 heads: absent unless asked for, so older checkpoints load strictly
+        self.relative_head = None
+        if cfg.relative_prosody:  # relative F0 (units of 12 st), relative energy (units of 20 dB)
+            self.relative_head = nn.Sequential(nn.SiLU(), nn.Linear(cfg.emo_dim, 2))
+        self.cue_head = None
+        if cfg.prosody_cues:  # emphasis logit, question-word logit
+            self.cue_head = nn.Sequential(nn.SiLU(), nn.Linear(cfg.emo_dim, 2))
         self.initialize_weights()
 
     @classmethod
@@ -126,7 +140,8 @@ class FaceStyleAdapter(nn.Module):
             elif isinstance(module, nn.Conv2d):
                 nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
                 nn.init.zeros_(module.bias)
-        for head in (self.speaker_head[-1], self.prosody_head[-1], self.emotion_head[-1]):
+        heads = [self.speaker_head, self.prosody_head, self.emotion_head, self.relative_head, self.cue_head]
+        for head in (h[-1] for h in heads if h is not None):
             nn.init.normal_(head.weight, std=0.02)
             nn.init.zeros_(head.bias)
 
@@ -214,7 +229,7 @@ class FaceStyleAdapter(nn.Module):
         log_f0, voiced_logit, energy = self.prosody_head(c_emo).unbind(-1)  # 3 x [B, T_tok]
         pooled = (c_emo * token_valid.unsqueeze(-1)).sum(1) / token_valid.sum(1, keepdim=True).clamp(min=1.0)
         emotion_logits = self.emotion_head(pooled)  # [B, num_emotions] from the utterance mean [B, D_emo]
-        return {
+        out = {
             "c_id": c_id,
             "c_emo": c_emo,
             "speaker": speaker,
@@ -224,6 +239,13 @@ class FaceStyleAdapter(nn.Module):
             "emotion_logits": emotion_logits,
             "token_valid": token_valid,
         }
+        if self.relative_head is not None:
+            rel_f0, rel_energy = self.relative_head(c_emo).unbind(-1)  # 2 x [B, T_tok]
+            out["rel_f0"] = SEMITONES_PER_OCTAVE * rel_f0  # semitones from the clip's median F0
+            out["rel_energy"] = ENERGY_UNIT_DB * rel_energy  # dB from the clip's mean speech energy
+        if self.cue_head is not None:
+            out["emphasis_logit"], out["question_logit"] = self.cue_head(c_emo).unbind(-1)  # [B, T_tok]
+        return out
 
     def losses(self, outputs: dict[str, Tensor], targets: dict[str, Tensor]) -> dict[str, Tensor]:
         """Stage-2 losses of the targets present, and their weighted "total".
@@ -231,9 +253,13 @@ class FaceStyleAdapter(nn.Module):
         targets: "speaker_embedding" [B, 256] (resemblyzer), "log_f0" / "voiced" / "energy"
         [B, T_tok] float (features.prosody_targets), "emotion" [B] long. Padding frames
         (outputs["token_valid"] == 0) are left out; log-F0 counts only on voiced frames.
+        With the issue-21 heads: "rel_f0" (semitones; voiced tokens, by "voiced" or rel_f0 != 0)
+        and "rel_energy" (dB) [B, T_tok], scored in units of 12 st / 20 dB after the optional
+        ``relative_smooth_s`` average; "emphasis" / "question" [B, T_tok] in {0, 1}, -1 = no
+        label (binary cross-entropy on labelled tokens). Targets of absent heads are ignored.
         """
         cfg, valid = self.cfg, outputs["token_valid"]  # [B, T_tok]
-        for name in ("log_f0", "voiced", "energy"):
+        for name in ("log_f0", "voiced", "energy", "rel_f0", "rel_energy", "emphasis", "question"):
             if name in targets and targets[name].shape != valid.shape:
                 raise InputError(f"target {name} must be {tuple(valid.shape)} (token frames), "
                                  f"got {tuple(targets[name].shape)}")  # fmt: skip
@@ -253,7 +279,43 @@ class FaceStyleAdapter(nn.Module):
             out["energy"] = masked_mean((outputs["energy"] - targets["energy"]) ** 2, valid)
         if "emotion" in targets:
             out["emotion"] = F.cross_entropy(outputs["emotion_logits"], targets["emotion"])
+        out.update(self.temporal_losses(outputs, targets))
         weights = {"speaker": cfg.speaker_weight, "log_f0": cfg.f0_weight, "voiced": cfg.voiced_weight,
-                   "energy": cfg.energy_weight, "emotion": cfg.emotion_weight}  # fmt: skip
+                   "energy": cfg.energy_weight, "emotion": cfg.emotion_weight,
+                   "rel_f0": cfg.relative_f0_weight, "rel_energy": cfg.relative_energy_weight,
+                   "emphasis": cfg.emphasis_weight, "question": cfg.question_weight}  # fmt: skip
         out["total"] = sum((weights[name] * loss for name, loss in out.items()), valid.new_zeros(()))
         return out
+
+    def temporal_losses(self, outputs: dict[str, Tensor], targets: dict[str, Tensor]) -> dict[str, Tensor]:
+        """The issue-21 heads' losses (unweighted): rel_f0, rel_energy, emphasis, question."""
+        valid, out = outputs["token_valid"], {}  # [B, T_tok]
+        if "rel_f0" in outputs and "rel_f0" in targets:
+            voiced = targets["voiced"] if "voiced" in targets else (targets["rel_f0"] != 0).to(valid.dtype)
+            weights = valid * voiced  # [B, T_tok]
+            target = smooth_tokens(targets["rel_f0"], weights, self.cfg.relative_smooth_tokens)
+            error = (outputs["rel_f0"] - target) / SEMITONES_PER_OCTAVE
+            out["rel_f0"] = masked_mean(error**2, weights)
+        if "rel_energy" in outputs and "rel_energy" in targets:
+            target = smooth_tokens(targets["rel_energy"], valid, self.cfg.relative_smooth_tokens)
+            out["rel_energy"] = masked_mean(((outputs["rel_energy"] - target) / ENERGY_UNIT_DB) ** 2, valid)
+        for name in ("emphasis", "question"):
+            if f"{name}_logit" in outputs and name in targets:
+                label = targets[name]  # [B, T_tok], -1 = unlabelled
+                bce = F.binary_cross_entropy_with_logits(
+                    outputs[f"{name}_logit"], label.clamp(min=0.0), reduction="none"
+                )
+                out[name] = masked_mean(bce, valid * (label >= 0).to(valid.dtype))
+        return out
+
+
+def smooth_tokens(values: Tensor, weights: Tensor, window: int) -> Tensor:
+    """Centred weighted moving average over ``window`` (odd) tokens: values, weights [B, T] -> [B, T].
+
+    Tokens with weight 0 (unvoiced, padding) neither count nor change; window 1 returns ``values``."""
+    if window <= 1:
+        return values
+    pool = dict(kernel_size=window, stride=1, padding=window // 2, count_include_pad=True)
+    summed = F.avg_pool1d((values * weights).unsqueeze(1), **pool).squeeze(1)  # [B, T]
+    count = F.avg_pool1d(weights.unsqueeze(1), **pool).squeeze(1)  # [B, T]
+    return torch.where(count > 0, summed / count.clamp(min=1e-6), values)

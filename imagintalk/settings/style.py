@@ -44,6 +44,22 @@ class FaceStyleConfig:
     voiced_weight: float = 0.5  # BCE of the voiced flag
     energy_weight: float = 0.5  # MSE of relative energy (units of 20 dB)
     emotion_weight: float = 0.5  # CE of the utterance emotion
+    # issue 21: temporal prosody targets the expression path can predict (docs/style_branch.md,
+    # "Relative prosody and emphasis targets"). Off by default: the heads do not exist, so older
+    # models and their checkpoints load and behave exactly as before.
+    relative_prosody: bool = False  # head on c_emo: F0 in semitones from the clip's median, energy in dB
+    relative_f0_weight: float = 1.0  # MSE of relative F0 in units of 12 semitones, voiced tokens
+    relative_energy_weight: float = 0.5  # MSE of relative energy in units of 20 dB
+    relative_smooth_s: float = 0.0  # >0: the relative targets averaged over this window (s) first
+    prosody_cues: bool = False  # head on c_emo: per-token emphasis and question-word logits
+    emphasis_weight: float = 1.0  # BCE of "this token is in the emphasised word" (labelled clips)
+    question_weight: float = 0.5  # BCE of "this token is in a question's last word" (labelled clips)
+
+    @property
+    def relative_smooth_tokens(self) -> int:
+        """Odd window length in token frames closest to relative_smooth_s (1 = no smoothing)."""
+        token_rate = self.fps * self.token_rate_factor
+        return 2 * int(round(self.relative_smooth_s * token_rate / 2.0)) + 1
 
     @property
     def smooth_window_frames(self) -> int:
@@ -82,6 +98,17 @@ class FaceStyleConfig:
         for name in ("face_encoder_size", "expression_encoder_size"):
             if getattr(self, name) % 16:
                 raise InputError(f"face_style.{name} must be a multiple of 16, got {getattr(self, name)}")
+        weights = (
+            "speaker_weight", "f0_weight", "voiced_weight", "energy_weight", "emotion_weight",
+            "relative_f0_weight", "relative_energy_weight", "emphasis_weight", "question_weight",
+        )  # fmt: skip
+        for name in weights:
+            if not getattr(self, name) >= 0.0:  # also refuses NaN
+                raise InputError(f"face_style.{name} must be non-negative, got {getattr(self, name)}")
+        if not self.relative_smooth_s >= 0.0:
+            raise InputError(
+                f"face_style.relative_smooth_s must be non-negative, got {self.relative_smooth_s}"
+            )
         if not 0.0 <= self.dropout < 1.0:
             raise InputError(f"face_style.dropout must lie in [0, 1), got {self.dropout}")
 
