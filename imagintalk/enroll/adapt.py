@@ -124,8 +124,7 @@ def adapt_lip(
     frozen = [(p, p.requires_grad) for p in lip.parameters()]
     for p, _ in frozen:
         p.requires_grad_(False)
-    params = [p for p in adapter.parameters()]
-    optimiser = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
+    optimiser = torch.optim.AdamW(adapter.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     before = unit_accuracy(lip, features, targets, held) if held else None
     best, best_epoch, best_state = before if before is not None else -1.0, 0, _copy(adapter)
     history: list[dict] = []

@@ -14,6 +14,7 @@ from ..errors import InputError
 from ..models.lip_adapter import LipAdapter
 from ..pipeline import Pipeline
 from ..pipeline.profile import Profile, SpeakerFace
+from ..pipeline.voice import load_reference_audio
 from .adapt import AdaptSettings, Progress, adapt_lip, renormalise
 from .clips import EnrollmentClip
 from .targets import align_clip, prompt_units
@@ -51,7 +52,7 @@ def enroll(
     if not clips:
         raise InputError("enrollment needs at least one mouthed prompt")
     if voice is not None:
-        pipe.set_voice_reference(voice)  # unreadable or silent -> InputError before any work
+        load_reference_audio(voice)  # unreadable or silent -> InputError before any work
     started = time.perf_counter()
     pipe.set_profile(None)
     fingerprint = pipe.model_fingerprint

@@ -124,7 +124,7 @@ def measure_identity(
                 conditions.append((f"enrolled_{kind}_{count}", profile))
         for name, profile in conditions:
             pipe.set_profile(profile)
-            pipe.refine = name != "shipped_no_mlm"
+            pipe.set_options(pipe.options.replace(refine=name != "shipped_no_mlm"))
             for clip in prepared:
                 scores, wav = score(pipe, clip, recognizer)
                 row = {"speaker": speaker, "renderer": renderer, "condition": name, "clip": clip.row["id"]}
@@ -132,7 +132,7 @@ def measure_identity(
                 if renderer == "cartoon" and name == "shipped":
                     rows.append({**row, "condition": "typed", **typed_scores(pipe, clip, wav, recognizer)})
             pipe.set_profile(None)
-            pipe.refine = True
+            pipe.set_options(pipe.options.replace(refine=True))
     return rows, enrollments
 
 

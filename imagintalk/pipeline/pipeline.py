@@ -132,7 +132,6 @@ class Pipeline:
         self._lip_fingerprint: str | None = None
         # [E] the expression typed speech takes without a face or profile (MODEL_DIR/NEUTRAL_FILE)
         self.neutral_expression: np.ndarray | None = None
-        self._decode_seconds = 0.0
 
     @property
     def options(self) -> SpeakOptions:
@@ -399,10 +398,10 @@ class Pipeline:
                 identity, expression, crops = face.inputs(window.num_frames, self.device)
                 c_id, c_emo = style_condition(self.bundle, identity, expression, None, crops)
             t1 = time.perf_counter()
-            wav, tokens, calls = self._generate(c_lip, c_id, c_emo, index)
+            wav, tokens, calls, decode_s = self._generate(c_lip, c_id, c_emo, index)
             timings["style"] += t1 - t0
-            timings["sampling"] += time.perf_counter() - t1 - self._decode_seconds
-            timings["decode"] += self._decode_seconds
+            timings["sampling"] += time.perf_counter() - t1 - decode_s
+            timings["decode"] += decode_s
             unit_ids = window.units.astype(np.int64)
             pieces.append((at * self.samples_per_frame, wav))
             outputs.append(_Spoken(wav, tokens, unit_ids, unit_ids, np.zeros(len(unit_ids), bool), calls))
@@ -524,9 +523,9 @@ class Pipeline:
             semantic, c_id, c_emo = conditions.semantic, conditions.c_id, conditions.c_emo
             t2 = t1 + conditions.seconds[0]
             t3 = time.perf_counter()
-            wav, tokens, calls = self._generate(semantic.c_lip, c_id, c_emo, index)
+            wav, tokens, calls, decode_s = self._generate(semantic.c_lip, c_id, c_emo, index)
         t5 = time.perf_counter()
-        t4 = t5 - self._decode_seconds
+        t4 = t5 - decode_s
         for stage, seconds in zip(STAGES[1:], (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
             timings[stage] += seconds
         flagged = semantic.flagged[0].cpu().numpy().astype(bool)  # [T_tok]
@@ -543,10 +542,10 @@ class Pipeline:
     @torch.inference_mode()
     def _generate(
         self, c_lip: Tensor, c_id: Tensor, c_emo: Tensor, index: int
-    ) -> tuple[np.ndarray, np.ndarray, int]:
+    ) -> tuple[np.ndarray, np.ndarray, int, float]:
         """c_lip [1, T_tok, D_unit], c_id [1, D_id], c_emo [1, T_tok, D_emo] -> (wav [T_tok * hop],
-        tokens [K, T_tok], network calls): the sampler over the Style-DiT, then the codec. Sets
-        ``_decode_seconds`` (the codec's share, for the stage timings)."""
+        tokens [K, T_tok], network calls, seconds the codec took): the sampler over the Style-DiT,
+        then the codec."""
         bundle, cfg = self.bundle, self.cfg
         if self.reference_voice is not None:  # the user's own voice instead of the face's
             c_id = self.reference_voice.c_id.to(c_id.device, c_id.dtype).expand_as(c_id)
@@ -563,8 +562,8 @@ class Pipeline:
         if self.fine_levels:  # the codec levels the DiT does not generate
             tokens = complete_fine_levels(bundle, self.codec, sampled.tokens, c_id).cpu()  # [1, K, T_tok]
         wav = self.codec.decode(tokens)[0, 0].float().cpu().numpy()  # [T_tok * hop]
-        self._decode_seconds = time.perf_counter() - t0
-        return wav.astype(np.float32), tokens[0].numpy().astype(np.int64), sampled.network_calls
+        decode_s = time.perf_counter() - t0
+        return wav.astype(np.float32), tokens[0].numpy().astype(np.int64), sampled.network_calls, decode_s
 
     def _track_warnings(self, track: FaceTrackResult, prefix: str = "") -> list[str]:
         out = []
