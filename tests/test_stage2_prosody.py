@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from imagintalk.data.collate import collate
 from imagintalk.data.dataset import add_prosody_targets
 from imagintalk.data.extract import word_cues
-from imagintalk.errors import InputError
+from imagintalk.errors import CheckpointError, InputError
 from imagintalk.features.prosody import (
     cue_labels,
     prosody_contours,
@@ -387,3 +387,32 @@ def test_stage2_learns_the_new_targets_from_a_prepared_expressive_corpus(tmp_pat
     assert val["emphasis_clips"] in (0.0, 1.0) and 0.0 <= val["question_accuracy"] <= 1.0
     bundle = load_bundle(model_dir, components=("style",))  # saved and reloaded with its heads
     assert bundle.style.relative_head is not None and bundle.style.cue_head is not None
+
+    # a second stage 2 that starts from it and keeps its identity path: c_id's weights stay bit for
+    # bit, the expression path moves (the shipped model's voice map kept while prosody retrains)
+    warm_dir = tmp_path / "warm"
+    warm = argv[:-1] + ["--out", str(warm_dir), "--init-style", str(model_dir), "--max-steps", "3"]
+    warm += ["--set", "train.style_freeze_identity=true", "--set", "train.style.lr=0.01", "--no-progress"]
+    args = parser.parse_args(warm)
+    assert args.func(args) == 0
+    before = bundle.style.state_dict()
+    after = load_bundle(warm_dir, components=("style",)).style.state_dict()
+    identity = [
+        n
+        for n in before
+        if n.startswith(("descriptor_norm.", "identity_mlp.", "speaker_head.", "face_encoder."))
+    ]
+    assert identity and all(torch.equal(before[n], after[n]) for n in identity)
+    assert not torch.equal(before["expression_mlp.0.weight"], after["expression_mlp.0.weight"])
+
+
+def test_a_warm_start_refuses_another_presets_adapter_and_keeps_missing_heads_fresh() -> None:
+    cfg = face_style_preset("debug")
+    plain = FaceStyleAdapter(cfg)
+    with_heads = FaceStyleAdapter(FaceStyleConfig(**{**cfg.__dict__, "relative_prosody": True}))
+    fresh = with_heads.load_warm_start(plain.state_dict())
+    assert fresh == ["relative_head.1.bias", "relative_head.1.weight"]
+    assert torch.equal(with_heads.identity_mlp[0].weight, plain.identity_mlp[0].weight)
+    wider = FaceStyleAdapter(FaceStyleConfig(**{**cfg.__dict__, "hidden_dim": cfg.hidden_dim * 2}))
+    with pytest.raises(CheckpointError, match="cannot start from that style adapter"):
+        wider.load_warm_start(plain.state_dict())

@@ -79,6 +79,12 @@ def register(subparsers) -> None:
         "one that generates more RVQ levels gives its first ones",
     )
     parser.add_argument(
+        "--init-style",
+        metavar="PATH",
+        help="stage 2: start from another face-style adapter (style.safetensors or its model dir) of "
+        "the same preset; with --set train.style_freeze_identity=true its identity path stays as it is",
+    )
+    parser.add_argument(
         "--only",
         choices=("dit", "fine"),
         help="stage 3: train only the Style-DiT, or only the fine-level completer (default: both)",
@@ -130,6 +136,10 @@ def build_run(args: argparse.Namespace):
             raise InputError("--grad-accum must be positive")
         for name in ("lip", "mlm", "style", "dit", "fine"):
             getattr(train_cfg, name).grad_accum = args.grad_accum
+    if args.init_style and args.stage != 2:
+        raise InputError("--init-style applies to stage 2")
+    if train_cfg.style_freeze_identity and args.stage == 2 and not args.init_style:
+        raise InputError("train.style_freeze_identity needs --init-style (the identity path to keep)")
     if args.only is not None and args.stage != 3:
         raise InputError("--only applies to stage 3 (dit | fine)")
     if args.only == "fine" and not cfg.completes_fine_levels:
@@ -157,6 +167,7 @@ def build_run(args: argparse.Namespace):
         Path(args.init_dit) if args.init_dit else None,
         args.only,
         tuple(sources[1:]),
+        Path(args.init_style) if args.init_style else None,
     )
 
 

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..errors import InputError
+from ..errors import CheckpointError, InputError
 from ..features.prosody import ENERGY_UNIT_DB, SEMITONES_PER_OCTAVE
 from ..settings.style import FaceStyleConfig
 
@@ -144,6 +144,31 @@ class FaceStyleAdapter(nn.Module):
         for head in (h[-1] for h in heads if h is not None):
             nn.init.normal_(head.weight, std=0.02)
             nn.init.zeros_(head.bias)
+
+    def identity_modules(self) -> list[nn.Module]:
+        """The global identity path (descriptor -> c_id, and its speaker head)."""
+        modules = [self.descriptor_norm, self.identity_mlp, self.speaker_head]
+        return modules + ([self.face_encoder] if self.face_encoder is not None else [])
+
+    def load_warm_start(self, state: dict[str, Tensor]) -> list[str]:
+        """Start from another adapter's weights -> the names left as initialised (heads it lacks).
+
+        Every tensor both adapters have must match in shape (the same preset); this adapter's
+        optional heads (``relative_head``, ``cue_head``) may be missing from ``state``.
+        """
+        own = self.state_dict()
+        optional = ("relative_head.", "cue_head.")
+        missing = sorted(n for n in own if n not in state and not n.startswith(optional))
+        if missing:
+            raise CheckpointError(f"the style adapter to start from lacks {', '.join(missing[:3])}")
+        for name, tensor in own.items():
+            if name in state and state[name].shape != tensor.shape:
+                raise CheckpointError(
+                    f"cannot start from that style adapter: its {name} is {tuple(state[name].shape)}, "
+                    f"this one's {tuple(tensor.shape)}"
+                )
+        self.load_state_dict({n: state.get(n, t) for n, t in own.items()})
+        return sorted(n for n in own if n not in state)
 
     def check_inputs(
         self,

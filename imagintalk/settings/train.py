@@ -61,6 +61,10 @@ class TrainConfig:
     # unconditional score for classifier-free guidance), and c_emo flattened to its clip mean
     dit_drop_conditions: float = 0.0
     dit_flatten_emo: float = 0.0
+    # stage 2 with --init-style: the identity path (descriptor -> c_id) keeps the weights it starts
+    # from, so c_id, and every network conditioned on it, stays as it was; only the expression path
+    # and the heads learn (a new prosody target on a new corpus without moving the voice map)
+    style_freeze_identity: bool = False
     val_max_clips: int = 200  # validation clips evaluated at the end of each stage
     num_workers: int = 0  # DataLoader worker processes
 

@@ -19,15 +19,19 @@ emphasised-word accuracy.
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
+from ..checkpoint import read_weights
 from ..data.collate import collate, style_inputs
 from ..data.dataset import FeatureDataset
-from ..errors import InputError
+from ..errors import CheckpointError, InputError
 from ..eval.style import style_report
+from ..models.bundle import weights_file
 from ..models.face_style import CUE_OUTPUTS, RELATIVE_OUTPUTS, FaceStyleAdapter
 from . import distributed as ddp
 from .stages import (
@@ -40,6 +44,8 @@ from .stages import (
     seed_models,
     training_clips,
 )
+
+log = logging.getLogger(__name__)
 
 
 def check_style_inputs(run: StageRun, source: DataSource) -> None:
@@ -167,6 +173,20 @@ def relative_report(
     return report
 
 
+def warm_start(adapter: FaceStyleAdapter, path: Path, freeze_identity: bool) -> None:
+    """Start from another adapter's weights (a file or a model dir holding style.safetensors);
+    ``freeze_identity``: the identity path stops learning, so c_id stays exactly as it was."""
+    weights = weights_file(path, "style")
+    if not weights.is_file():
+        raise CheckpointError(f"--init-style: no style adapter weights at {weights}")
+    fresh = adapter.load_warm_start(read_weights(weights))
+    log.info("stage 2 starts from %s%s", weights, f" (new: {', '.join(fresh)})" if fresh else "")
+    if freeze_identity:
+        for module in adapter.identity_modules():
+            module.requires_grad_(False)
+        log.info("stage 2 keeps the identity path as it is (train.style_freeze_identity)")
+
+
 def train_stage2(run: StageRun) -> dict[str, Any]:
     """Train the face-style adapter -> {"files", "val"}; writes OUT/style.safetensors."""
     cfg, stage = run.cfg, run.train_cfg.style
@@ -177,6 +197,8 @@ def train_stage2(run: StageRun) -> dict[str, Any]:
     dataset = training_clips(run, stage.window_frames or None)
     seed_models(cfg.seed)
     adapter = FaceStyleAdapter.from_config(cfg.style)
+    if run.init_style is not None:
+        warm_start(adapter, run.init_style, run.train_cfg.style_freeze_identity)
     eval_fn = (lambda model: evaluate_style(run, model)) if run.val is not None else None
     trainer, summary = fit(
         run, stage, "stage2", adapter, make_step(cfg.style.use_face_encoder), dataset, collate, eval_fn

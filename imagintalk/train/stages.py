@@ -66,6 +66,7 @@ class StageRun:
     init_dit: Path | None = None  # stage 3 starts from these DiT weights (a file or model dir)
     only: str | None = None  # stage 3: "dit" or "fine" trains just that network
     more_train: tuple[DataSource, ...] = ()  # further --data dirs mixed with ``train`` by weight
+    init_style: Path | None = None  # stage 2 starts from these adapter weights (file or model dir)
 
     @property
     def train_sources(self) -> list[DataSource]:
