@@ -19,6 +19,7 @@ EXPECTED_KEYS = {
     "id", "split", "video", "audio", "text", "speaker", "emotion", "fps", "sample_rate", "num_frames",
     "duration", "phonemes", "words", "speaker_params", "emotion_params", "seed",
 }  # fmt: skip
+EXPRESSIVE_KEYS = {"emphasis", "contour", "pauses", "prosody_cues", "face_cues"}  # the default since issue 21
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +38,7 @@ def test_files_and_manifest(corpus, cfg):
     records = [json.loads(line) for line in manifest.read_text().splitlines()]
     assert [r["id"] for r in records] == ["test_00000", "test_00001", "test_00002"]
     for record in records:
-        assert set(record) == EXPECTED_KEYS
+        assert set(record) == EXPECTED_KEYS | (EXPRESSIVE_KEYS if cfg.expressive else set())
         audio, rate = read_wav(out / record["audio"])
         assert rate == 16000 and len(audio) == record["num_frames"] * 640
         frames = read_video(out / record["video"])

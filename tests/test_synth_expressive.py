@@ -278,3 +278,16 @@ def test_the_command_has_an_expressive_flag(tmp_path):
     assert main([*argv, "--set", "synth.image_size=64"]) == 0
     record = json.loads((out / "manifest.jsonl").read_text().splitlines()[0])
     assert "emphasis" in record and "contour" in record
+
+
+def test_expressive_is_the_default_and_plain_turns_it_off(tmp_path):
+    from imagintalk.cli import main
+    from imagintalk.settings.synth import SynthConfig
+
+    assert SynthConfig().expressive
+    for flag, expressive in (([], True), (["--plain"], False)):
+        out = Path(tmp_path) / f"c{len(flag)}"
+        argv = ["synth", "--out", str(out), "--clips", "1", "--workers", "1", "--no-progress", *flag]
+        assert main([*argv, "--set", "synth.image_size=64"]) == 0
+        record = json.loads((out / "manifest.jsonl").read_text().splitlines()[0])
+        assert ("emphasis" in record) == expressive

@@ -31,11 +31,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--renderer", default=None, help="cartoon (default) or portrait; same as --set synth.renderer=NAME"
     )
-    parser.add_argument(
+    style = parser.add_mutually_exclusive_group()
+    style.add_argument(
         "--expressive",
-        action="store_true",
-        help="expressive prosody: emphasis, questions, pauses, intensity across the sentence, in voice "
-        "and face; same as --set synth.expressive=true",
+        dest="expressive",
+        action="store_const",
+        const=True,
+        help="expressive prosody (the default): emphasis, questions, pauses, intensity across the "
+        "sentence, in voice and face; same as --set synth.expressive=true",
+    )
+    style.add_argument(
+        "--plain",
+        dest="expressive",
+        action="store_const",
+        const=False,
+        help="one emotion label per clip and espeak-ng's own tune (the corpus of models trained before "
+        "expressive SynthTalk); same as --set synth.expressive=false",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_config_args(parser)
@@ -50,8 +61,8 @@ def run(args: argparse.Namespace) -> int:
         cfg.synth.only_speaker = args.speaker
     if args.renderer is not None:
         cfg.synth.renderer = args.renderer
-    if args.expressive:
-        cfg.synth.expressive = True
+    if args.expressive is not None:
+        cfg.synth.expressive = args.expressive
     if args.workers is not None and args.workers < 0:
         raise InputError(f"--workers must be >= 0, got {args.workers}")
     start = time.perf_counter()

@@ -30,6 +30,6 @@ class SynthConfig:
     # enrollment); -1: speakers drawn from the split's pool as usual
     only_speaker: int = -1
     # expressive prosody (docs/synthtalk.md, "Expressive prosody"): emphasis on one word, questions,
-    # pauses and an emotion intensity that changes across the sentence, in voice and face. Off:
-    # clips byte-identical to those made before the switch existed (the shipped model's corpus)
-    expressive: bool = False
+    # pauses and an emotion intensity that changes across the sentence, in voice and face. Off
+    # (`imagintalk synth --plain`): clips byte-identical to those made before the switch existed
+    expressive: bool = True
