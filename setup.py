@@ -39,6 +39,10 @@ ROS = [
     "ros-std-srvs",
     "ros-rmw-fastrtps-cpp",
     "ros-ament-index-python",
+    "ros-action-msgs",
+    "ros-diagnostic-msgs",
+    "ros-lifecycle-msgs",
+    "ros-unique-identifier-msgs",
 ]
 EXPORT = ["onnx>=1.15", "onnxruntime>=1.17"]
 DEV = [

