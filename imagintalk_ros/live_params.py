@@ -26,7 +26,7 @@ def on_set(node, parameters) -> SetParametersResult:
     """Validate (and, while active, apply) a set of parameter changes; refuse them all with a reason."""
     names = set(node_params.SPECS)
     changes = {p.name: p.value for p in parameters if p.name in names}
-    if not changes or node.params is None:  # unconfigured: everything is read on configure
+    if not changes or node.params is None or node.label == "unconfigured":  # all read on configure
         return SetParametersResult(successful=True)
     active = node.label == "active"
     try:
