@@ -23,6 +23,7 @@ from .speech_msgs import stamp_of, typed_array
 SAMPLE_FORMAT = "S16LE"  # GStreamer's name for signed 16-bit little-endian samples
 CODING_FORMAT = "wave"  # audio_common's name for uncompressed PCM (the other is "mp3")
 MISSING = "audio_common_msgs not installed: ~/audio not published"
+_told = False  # MISSING is logged once per process, not on every configure
 
 
 def pcm_bytes(wav: np.ndarray) -> bytes:
@@ -42,7 +43,10 @@ class AudioTopics:
         try:
             from audio_common_msgs.msg import AudioData, AudioDataStamped, AudioInfo
         except ImportError:
-            node.get_logger().info(MISSING)
+            global _told
+            if not _told:
+                node.get_logger().info(MISSING)
+                _told = True
             self.available = False
             return
         self.available = True

@@ -15,6 +15,7 @@ interruption point inside an utterance).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -71,6 +72,54 @@ def goal_setup(voice: str, profile: str) -> Callable | None:
     return setup
 
 
+class GoalBook:
+    """The node's side of waiting goals (thread-safe): who waits for the next utterance, and the
+    SpeechAudio published for each job a goal follows (its result)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiters: list[Waiter] = []
+        self._tracked: dict[int, object] = {}  # id(job) -> its SpeechAudio (None until published)
+
+    def wait_for_utterance(self, waiter: Waiter) -> None:
+        with self._lock:
+            self._waiters.append(waiter)
+
+    def forget(self, waiter: Waiter) -> None:
+        with self._lock:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+
+    def take_waiting(self) -> list[Waiter]:
+        """Frame thread, an utterance ended: the goals still waiting for it (no longer listed here)."""
+        with self._lock:
+            waiters, self._waiters = self._waiters, []
+        return [w for w in waiters if not w.future.done()]  # timed out or canceled meanwhile
+
+    def hand_over(self, waiters: list[Waiter], job: SpeechJob | None) -> None:
+        for waiter in waiters:
+            if waiter.future.set_running_or_notify_cancel():
+                waiter.future.set_result(job)
+
+    def cancel_waiting(self) -> None:
+        for waiter in self.take_waiting():
+            waiter.future.cancel()
+
+    def track(self, job: SpeechJob) -> None:
+        with self._lock:
+            self._tracked.setdefault(id(job), None)
+
+    def published(self, job: SpeechJob, message) -> None:
+        with self._lock:
+            if id(job) in self._tracked:
+                self._tracked[id(job)] = message
+
+    def untrack(self, job: SpeechJob):
+        """The SpeechAudio published for ``job`` (None if it was not), forgotten here."""
+        with self._lock:
+            return self._tracked.pop(id(job), None)
+
+
 class SpeakAction:
     """Serves ``~/speak`` for ``node`` (a SpeakNode) on ``group``."""
 
@@ -106,7 +155,7 @@ class SpeakAction:
             canceled = goal_handle.is_cancel_requested
             return self._finish(goal_handle, result, accepted, why, aborted=not canceled, canceled=canceled)
         result.wait_seconds = time.monotonic() - accepted
-        node.track_job(job)
+        node.goals.track(job)
         try:
             while not job.done.wait(POLL_S):
                 if goal_handle.is_cancel_requested:
@@ -114,7 +163,7 @@ class SpeakAction:
                     return self._finish(goal_handle, result, accepted, "canceled", canceled=True)
                 self._feedback(goal_handle, job, accepted)
         finally:
-            message = node.untrack_job(job)
+            message = node.goals.untrack(job)
         if goal_handle.is_cancel_requested:
             return self._finish(goal_handle, result, accepted, "canceled", canceled=True)
         if message is None:
@@ -144,11 +193,11 @@ class SpeakAction:
             return job, "" if job else "dropped: synthesis is busy (drop_policy)"
         if goal.source == Goal.SOURCE_NEXT_UTTERANCE:
             waiter = Waiter(Future(), setup)
-            node.wait_for_utterance(waiter)
+            node.goals.wait_for_utterance(waiter)
             timeout = goal.timeout_s if goal.timeout_s > 0 else DEFAULT_WAIT_S
             job, why = self._wait(goal_handle, waiter.future, timeout, "waiting_for_speech", accepted)
             if job is None:
-                node.forget_waiter(waiter)
+                node.goals.forget(waiter)
                 return None, why or f"no utterance within {timeout:g} s (or it was dropped)"
             return job, ""
         return (

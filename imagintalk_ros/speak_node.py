@@ -45,17 +45,17 @@ from .audio_topics import AudioTopics
 from .backend import load_pipeline
 from .convert import FrameError, compressed_to_bgr, image_to_bgr
 from .dds import use_shipped_profile
-from .diagnostics import diagnostic_array, diagnostic_values, level_and_message
 from .frame_loss import UpstreamLossEstimator
 from .frame_thread import FrameThread
 from .messages import load_action, load_messages
-from .speak_action import SpeakAction, Waiter
-from .speech_msgs import seconds_of, speech_audio, speech_status
+from .node_status import StatusReporting
+from .speak_action import GoalBook, SpeakAction
+from .speech_msgs import seconds_of, speech_audio
 
 NODE_NAME = "imagintalk_speak"
 
 
-class SpeakNode(LifecycleNode):
+class SpeakNode(StatusReporting, LifecycleNode):
     """Camera frames in, SpeechAudio out; see the module docstring for the lifecycle."""
 
     def __init__(self, autostart_default: bool = False, **kwargs) -> None:
@@ -85,8 +85,7 @@ class SpeakNode(LifecycleNode):
         self._voiced_box: list[float] = []
         self._activate_failed = False
         self._drops_seen = 0  # frames dropped + lost upstream at the previous status
-        self._waiters: list[Waiter] = []  # Speak goals waiting for the next utterance
-        self._tracked: dict[int, object] = {}  # id(job) -> its SpeechAudio (None until published)
+        self.goals = GoalBook()  # Speak goals waiting for an utterance or for their job's speech
         self._frame_id = ""
         self._upstream = UpstreamLossEstimator()  # frames lost before the callback, from stamp gaps
         self.autostart_failed = False  # main() exits non-zero: a node that was asked to start and cannot
@@ -205,10 +204,7 @@ class SpeakNode(LifecycleNode):
         device = getattr(self._pipeline, "device", None)
         self._sub = self._frames = self._worker = self._pipeline = self._stream = None
         self._target_sub = self._choice = None
-        with self._lock:
-            waiters, self._waiters = self._waiters, []
-        for waiter in waiters:
-            waiter.future.cancel()
+        self.goals.cancel_waiting()
         gc.collect()
         if device is not None and device.type == "cuda":
             import torch
@@ -310,42 +306,19 @@ class SpeakNode(LifecycleNode):
     def _on_utterance(self, utterance: Utterance) -> None:
         """Frame thread: an utterance ended -> the worker (which may drop by policy)."""
         worker = self._worker
-        with self._lock:
-            waiters, self._waiters = self._waiters, []
-        waiters = [w for w in waiters if not w.future.done()]  # timed out or canceled meanwhile
+        waiters = self.goals.take_waiting()
         setup = waiters[0].setup if waiters else None  # a goal's own voice for the utterance it waited for
         job = worker.submit_job(utterance, setup) if worker is not None else None
-        for waiter in waiters:
-            if waiter.future.set_running_or_notify_cancel():
-                waiter.future.set_result(job)
+        self.goals.hand_over(waiters, job)
         if job is None:
             self._note_once(
                 "utterance_dropped", "synthesis cannot keep up: utterances dropped (see ~/status)"
             )
 
-    # ---------------------------------------------------------------- the Speak action's hooks
+    # ---------------------------------------------------------------- for the Speak action
 
     def frames_and_worker(self) -> tuple[FrameThread | None, SpeechWorker | None]:
         return self._frames, self._worker
-
-    def wait_for_utterance(self, waiter: Waiter) -> None:
-        with self._lock:
-            self._waiters.append(waiter)
-
-    def forget_waiter(self, waiter: Waiter) -> None:
-        with self._lock:
-            if waiter in self._waiters:
-                self._waiters.remove(waiter)
-
-    def track_job(self, job: SpeechJob) -> None:
-        """Keep the SpeechAudio published for ``job`` (the action's result)."""
-        with self._lock:
-            self._tracked.setdefault(id(job), None)
-
-    def untrack_job(self, job: SpeechJob):
-        """The SpeechAudio published for ``job`` (None if it was not), forgotten here."""
-        with self._lock:
-            return self._tracked.pop(id(job), None)
 
     def cancel_job(self, job: SpeechJob) -> None:
         worker = self._worker
@@ -381,8 +354,7 @@ class SpeakNode(LifecycleNode):
         with self._lock:
             self.spoken += 1
             self.last_latency, self.last_duration = latency, msg.duration
-            if id(job) in self._tracked:
-                self._tracked[id(job)] = msg
+        self.goals.published(job, msg)
         self.get_logger().info(
             f"spoke {msg.duration:.2f} s ({job.utterance.reason}), {latency:.2f} s after the utterance ended"
         )
@@ -408,75 +380,6 @@ class SpeakNode(LifecycleNode):
             response.success = True
             response.message = f"speaking {utterance.duration_s:.2f} s from {utterance.start_s:.3f}"
         return response
-
-    # ---------------------------------------------------------------- status
-
-    def status_fields(self) -> tuple[dict, dict[str, int]]:
-        """The SpeechStatus fields now (and rejected counts by kind)."""
-        period = self.params.status_period_s if self.params else 1.0
-        now = time.monotonic()
-        with self._lock:
-            while self._arrivals and now - self._arrivals[0] > period:
-                self._arrivals.popleft()
-            fps = len(self._arrivals) / period
-            rejected = dict(self._rejected)
-            fields = {
-                "frames_received": self.frames_received,
-                "utterances_spoken": self.spoken,
-                "utterances_failed": self.failed,
-                "last_latency": float(self.last_latency),
-                "last_duration": float(self.last_duration),
-                "last_error": self.last_error,
-            }
-        frames, worker, stream = self._frames, self._worker, self._stream
-        counters = stream.counters if stream is not None else {}
-        fields.update(
-            state=self._state(stream),
-            face_found=bool(self._face_found),
-            camera_active=bool(self._camera_active),
-            fps_in=float(fps),
-            frames_processed=frames.processed if frames else 0,
-            frames_dropped=frames.dropped if frames else 0,
-            frames_lost_upstream=self._upstream.lost,
-            utterances_dropped=worker.dropped if worker else 0,
-            utterances_too_short=counters.get("discarded_short", 0) + counters.get("utterances_unusable", 0),
-            pending=min(worker.pending if worker else 0, 255),
-            speaking=bool((worker is not None and worker.busy) or self._closing),
-            face_selection=self._choice.mode
-            if self._choice is not None
-            else (self.params.face_selection if self.params else ""),
-            faces_in_view=min(int(self._faces_in_view), 255),
-            voiced_face=list(self._voiced_box),
-        )
-        return fields, rejected
-
-    def _state(self, stream: LipStream | None) -> str:
-        if self.label != "active" or stream is None:
-            return self.label
-        if self._last_arrival is None:
-            return "waiting"
-        if not self._camera_active:
-            return "stopped"
-        return stream.state
-
-    def _publish_status(self) -> None:
-        fields, rejected = self.status_fields()
-        now = self.get_clock().now().to_msg()
-        self._status_pub.publish(speech_status(self.msgs, now, fields, rejected))
-        self._publish_diagnostics(now, fields, rejected)
-
-    def _publish_diagnostics(self, now, fields: dict, rejected: dict[str, int]) -> None:
-        """/diagnostics: the same figures, with a level (ROS convention) and this node's name."""
-        p = self.params
-        drops = fields["frames_dropped"] + fields["frames_lost_upstream"]
-        new_drops, self._drops_seen = drops - self._drops_seen, drops
-        period_frames = fields["fps_in"] * (p.status_period_s if p else 1.0) + new_drops
-        share = new_drops / period_frames if period_frames > 0 else 0.0
-        timeout = p.camera_timeout_s if p else 1.0
-        level, message = level_and_message(fields, self._activate_failed, timeout, share)
-        values = diagnostic_values(fields, rejected, p, self._pipeline)
-        name = f"{self.get_fully_qualified_name().lstrip('/')}: speech"
-        self._diagnostics_pub.publish(diagnostic_array(now, name, values["device"], level, message, values))
 
 
 def spin(node: SpeakNode, until: Callable[[], bool] | None = None) -> None:

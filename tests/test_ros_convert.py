@@ -132,7 +132,7 @@ def test_stamps_round_trip() -> None:
 
 def test_params_file_names_every_parameter_and_only_those() -> None:
     data = yaml.safe_load(PARAMS_FILE.read_text())
-    node = data["imagintalk_speak"]["ros__parameters"]
+    node = data["/**/imagintalk_speak"]["ros__parameters"]  # any namespace: one node per camera
     assert set(node) == set(NodeParams.__dataclass_fields__)
     params = NodeParams(**node).check()  # the shipped values pass the checks
     assert params.autostart is True
@@ -142,7 +142,27 @@ def test_params_file_names_every_parameter_and_only_those() -> None:
     assert (params.sampler, params.steps) == (LIVE_SAMPLER, LIVE_STEPS)
     assert params.speak_options().sampler == LIVE_SAMPLER
     assert NodeParams(sampler="").speak_options().sampler is None
-    assert set(data["imagintalk_video_source"]["ros__parameters"]) == set(SOURCE_PARAMS)
+    assert set(data["/**/imagintalk_video_source"]["ros__parameters"]) == set(SOURCE_PARAMS)
+
+
+def test_every_parameter_is_described_with_its_range() -> None:
+    from rcl_interfaces.msg import ParameterDescriptor
+
+    from imagintalk_ros.params import LIVE, SPECS, descriptor
+
+    fields = NodeParams.__dataclass_fields__
+    assert set(SPECS) == set(fields) and LIVE <= set(fields)
+    for name, field in fields.items():
+        desc = descriptor(name, field.default)
+        assert isinstance(desc, ParameterDescriptor) and desc.description, name
+        if isinstance(field.default, (int, float)) and not isinstance(field.default, bool):
+            ranges = desc.integer_range if isinstance(field.default, int) else desc.floating_point_range
+            assert len(ranges) == 1, f"{name} has no range"
+            low, high = ranges[0].from_value, ranges[0].to_value
+            assert low <= field.default <= high, name  # the default lies in its own range
+    # the launch file takes its arguments' defaults from the yaml (no second, drifting copy)
+    launch = (PARAMS_FILE.parent.parent / "launch" / "speak.launch.py").read_text()
+    assert 'default_value=default("steps")' in launch and '"/**/imagintalk_speak"' in launch
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ msgs = messages_or_skip()
 
 import rclpy  # noqa: E402
 import rclpy.executors  # noqa: E402
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus  # noqa: E402
 from lifecycle_msgs.msg import Transition  # noqa: E402
 from lifecycle_msgs.srv import ChangeState, GetState  # noqa: E402
 from rcl_interfaces.srv import SetParameters  # noqa: E402
@@ -59,6 +60,8 @@ class Listener:
         self.status: list = []
         self.node.create_subscription(msgs.SpeechAudio, f"{NODE}/speech", self.speech.append, 10)
         self.node.create_subscription(msgs.SpeechStatus, f"{NODE}/status", self.status.append, 10)
+        self.diagnostics: list = []
+        self.node.create_subscription(DiagnosticArray, "/diagnostics", self.diagnostics.append, 10)
         reliable = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
         self.images = self.node.create_publisher(Image, TOPIC, reliable)
         self.compressed = self.node.create_publisher(CompressedImage, f"{TOPIC}/compressed", reliable)
@@ -295,6 +298,10 @@ def test_lifecycle_deactivate_reconfigure_for_jpeg_and_failed_activate(setup) ->
     assert ros.transition(Transition.TRANSITION_CONFIGURE) and ros.state() == "inactive"
     assert not ros.transition(Transition.TRANSITION_ACTIVATE)  # no model there: stays inactive
     assert ros.state() == "inactive" and "no model directory" in ros.fresh_status().last_error
+    seen = len(ros.diagnostics)
+    ros.spin_until(lambda: len(ros.diagnostics) > seen, 10, "a /diagnostics message")
+    (health,) = [s for s in ros.diagnostics[-1].status if s.name == "imagintalk_speak: speech"]
+    assert health.level == DiagnosticStatus.ERROR and "no model directory" in health.message  # failed load
     fix = [Parameter("model_dir", value=str(setup["model"])).to_parameter_msg()]
     assert ros.call("params", SetParameters.Request(parameters=fix)).results[0].successful
     assert ros.transition(Transition.TRANSITION_CLEANUP)  # parameters are read on configure
