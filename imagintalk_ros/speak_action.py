@@ -182,7 +182,15 @@ class SpeakAction:
         if frames is None or worker is None:
             return None, f"not active ({node.label})"
         if goal.source == Goal.SOURCE_TEXT:
-            return None, "typed speech is not served by the node yet (use `imagintalk say`)"
+            if not goal.text.strip():
+                return None, "SOURCE_TEXT needs a text"
+            seconds = node.params.push_to_talk_s  # the face in view lends its voice and expression
+            reply = frames.command("speak_last", seconds)
+            utterance, why = self._wait(goal_handle, reply, DEFAULT_WAIT_S, "queued", accepted)
+            if why:
+                return None, why
+            job = worker.submit_job(utterance, setup, text=goal.text)  # no face: the profile's or voice's
+            return job, "" if job else "dropped: synthesis is busy (drop_policy)"
         if goal.source == Goal.SOURCE_LAST_SECONDS:
             seconds = goal.seconds if goal.seconds > 0 else node.params.push_to_talk_s
             reply = frames.command("speak_last", seconds)

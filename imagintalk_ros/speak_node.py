@@ -356,7 +356,7 @@ class SpeakNode(StatusReporting, LifecycleNode):
             self.last_latency, self.last_duration = latency, msg.duration
         self.goals.published(job, msg)
         self.get_logger().info(
-            f"spoke {msg.duration:.2f} s ({job.utterance.reason}), {latency:.2f} s after the utterance ended"
+            f"spoke {msg.duration:.2f} s ({msg.reason}), {latency:.2f} s after it was handed to synthesis"
         )
         if self._audio is not None:
             self._audio.play(job.result.wav, job.result.sample_rate)

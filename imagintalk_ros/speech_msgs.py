@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import array
 import math
+import time
 from types import ModuleType
 
 import numpy as np
@@ -32,16 +33,23 @@ def typed_array(code: str, values: np.ndarray, dtype: type) -> array.array:
     return out
 
 
+def start_of(job: SpeechJob) -> float:
+    """The speech's stamp (s): the utterance's first frame; typed text without a face: when it was asked."""
+    if job.utterance is not None and job.text is None:
+        return job.utterance.start_s
+    return time.time() - (time.perf_counter() - job.submitted_at)
+
+
 def speech_audio(msgs: ModuleType, job: SpeechJob, frame_id: str, latency_s: float, steps: int):
     """A SpeechAudio message of a spoken job (job.result set): float32 mono samples and timing."""
     result, utterance = job.result, job.utterance
     msg = msgs.SpeechAudio()
-    msg.header.stamp = stamp_of(utterance.start_s)
+    msg.header.stamp = stamp_of(start_of(job))
     msg.header.frame_id = frame_id
     msg.sample_rate, msg.channels, msg.encoding = int(result.sample_rate), 1, "float32"
     msg.samples = typed_array("f", result.wav, np.float32)
     msg.duration = float(result.duration)
-    msg.reason = utterance.reason
+    msg.reason = "text" if job.text is not None else utterance.reason
     msg.video_frames, msg.video_fps = int(result.num_frames), float(result.fps)
     msg.token_frames_per_video_frame = int(len(result.units) // max(result.num_frames, 1))
     msg.units = typed_array("i", result.units, np.int32)

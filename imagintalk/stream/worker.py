@@ -42,7 +42,7 @@ class SpeechJob:
     "speak" (the pipeline call), "total" (submit -> done).
     """
 
-    utterance: Utterance
+    utterance: Utterance | None  # None only for typed text without a face
     result: SpeechResult | None = None
     error: Exception | None = None
     latency_s: dict[str, float] = field(default_factory=dict)
@@ -53,6 +53,7 @@ class SpeechJob:
     # run on the worker thread just before this job is spoken (e.g. another voice for it); returns
     # a function that undoes it after the job, or None
     setup: Callable[[Pipeline], Callable[[], None] | None] | None = None
+    text: str | None = None  # typed speech: say this in the voice of the utterance's face (Pipeline.say)
 
 
 class SpeechWorker:
@@ -94,12 +95,16 @@ class SpeechWorker:
         return self.submit_job(utterance) is not None
 
     def submit_job(
-        self, utterance: Utterance, setup: Callable[[Pipeline], Callable[[], None] | None] | None = None
+        self,
+        utterance: Utterance | None,
+        setup: Callable[[Pipeline], Callable[[], None] | None] | None = None,
+        text: str | None = None,
     ) -> SpeechJob | None:
         """Queue an utterance and return its job (to wait on ``job.done`` or cancel it); None if dropped.
 
-        ``setup``: see SpeechJob.setup."""
-        job = SpeechJob(utterance, setup=setup)
+        ``setup``: see SpeechJob.setup. ``text``: speak this typed text instead, in the voice of the
+        utterance's face (None: the pipeline's profile or voice reference)."""
+        job = SpeechJob(utterance, setup=setup, text=text)
         with self._wake:
             if self._stopping:
                 self._dropped += 1
@@ -217,7 +222,15 @@ class SpeechWorker:
             try:
                 undo = job.setup(self.pipeline) if job.setup is not None else None
                 utt = job.utterance
-                job.result = self.pipeline.speak_track(utt.track, utt.identity, utt.expression)
+                if job.text is not None:
+                    face = (
+                        None
+                        if utt is None
+                        else self.pipeline.describe_track(utt.track, utt.identity, utt.expression)
+                    )
+                    job.result = self.pipeline.say(job.text, face)
+                else:
+                    job.result = self.pipeline.speak_track(utt.track, utt.identity, utt.expression)
             except Exception as exc:  # one bad utterance is reported, not fatal
                 job.error = exc
             finally:
