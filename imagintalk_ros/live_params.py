@@ -36,7 +36,7 @@ def on_set(node, parameters) -> SetParametersResult:
         return SetParametersResult(successful=False, reason=str(exc))
     if active:
         apply(node, updated, set(changes))
-        node.params = updated
+    node.params = updated  # inactive: activate builds the pipeline and stream from these
     return SetParametersResult(successful=True)
 
 

@@ -63,7 +63,6 @@ class SpeakNode(StatusReporting, LifecycleNode):
         self.msgs = load_messages()
         self._action_type = load_action().Speak
         node_params.declare(self, autostart=autostart_default)
-        self.add_on_set_parameters_callback(lambda changes: live_params.on_set(self, changes))
         self.params: node_params.NodeParams | None = None
         # the camera never waits for anything else; the action and push-to-talk wait in parallel
         self._intake_group = MutuallyExclusiveCallbackGroup()
@@ -94,6 +93,8 @@ class SpeakNode(StatusReporting, LifecycleNode):
         self._action = self._audio_topics = self._target_sub = self._choice = None
         self._status_pub = self.create_publisher(self.msgs.SpeechStatus, "~/status", 10)
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        # live parameters: checked (and refused with a reason) here, applied by live_params
+        self.add_on_set_parameters_callback(lambda changes: live_params.on_set(self, changes))
         if self.get_parameter("autostart").value:
             configured = self.trigger_configure() == TransitionCallbackReturn.SUCCESS
             self.autostart_failed = not (
