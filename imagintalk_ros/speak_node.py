@@ -34,6 +34,7 @@ from sensor_msgs.msg import CompressedImage, Image, RegionOfInterest
 from std_srvs.srv import Trigger
 
 from imagintalk.errors import ImaginTalkError
+from imagintalk.pipeline.pipeline import SpeechInterrupted
 from imagintalk.stream import LipStream, SpeechJob, SpeechWorker, StreamUpdate, Utterance
 from imagintalk.video.selection import FaceChoice
 from imagintalk.video.warmup import warm_up_detector
@@ -322,9 +323,9 @@ class SpeakNode(StatusReporting, LifecycleNode):
         return self._frames, self._worker
 
     def cancel_job(self, job: SpeechJob) -> None:
-        worker = self._worker
-        if worker is not None and not worker.cancel(job):
-            self.get_logger().info("speech canceled while synthesizing: it will not be published")
+        """Withdraw a goal's job: out of the queue, or stopped at the model's next diffusion step."""
+        if self._worker is not None:
+            self._worker.cancel(job)
 
     def report_error(self, message: str) -> None:
         with self._lock:
@@ -334,6 +335,12 @@ class SpeakNode(StatusReporting, LifecycleNode):
     def _on_spoken(self, job: SpeechJob) -> None:
         """Worker thread: publish the speech (or count the failure)."""
         if job.cancelled:  # a canceled Speak goal: its speech goes nowhere
+            stopped = isinstance(job.error, SpeechInterrupted)
+            self.get_logger().info(
+                "canceled: synthesis stopped between diffusion steps"
+                if stopped
+                else "canceled: not published"
+            )
             return
         if job.result is None:
             with self._lock:

@@ -184,8 +184,9 @@ def test_cancel_stops_a_waiting_goal_and_a_synthesizing_one(setup) -> None:
     camera.p.spin_until(cancel.done, 10, "the cancel reply")
     assert len(cancel.result().goals_canceling) == 1
     assert camera.result(handle, 10).status == GoalStatus.STATUS_CANCELED
-    # synthesizing: slow it down (64 steps), cancel at the first "synthesizing" feedback
-    assert all(r.successful for r in camera.p.set_parameters(NODE, steps=64))
+    # synthesizing: slow it down (256 steps: ~12 s of sampling for this clip here), cancel at the
+    # first "synthesizing" feedback; the model stops at its next diffusion step
+    assert all(r.successful for r in camera.p.set_parameters(NODE, steps=256))
     spoken = camera.fresh_status().utterances_spoken
     heard = len(camera.speech)
     handle, feedback = camera.goal(source=Speak.Goal.SOURCE_LAST_SECONDS, seconds=5.0)
@@ -196,11 +197,14 @@ def test_cancel_stops_a_waiting_goal_and_a_synthesizing_one(setup) -> None:
     answered_s = time.monotonic() - canceled_at
     assert reply.status == GoalStatus.STATUS_CANCELED and not reply.result.success
     assert answered_s < 1.0, f"cancel answered after {answered_s:.2f} s"
-    camera.p.spin_for(2.0)  # the synthesis call in progress ends; its speech must go nowhere
+    camera.p.spin_until(lambda: not camera.fresh_status().speaking, 10, "the synthesis to stop")
+    stopped_s = time.monotonic() - canceled_at
+    assert stopped_s < 4.0, f"synthesis ran on for {stopped_s:.1f} s after the cancel"
+    assert "canceled: synthesis stopped between diffusion steps" in read_log(setup["log"])
     status = camera.fresh_status()
-    assert status.utterances_spoken == spoken and len(camera.speech) == heard
+    assert status.utterances_spoken == spoken and len(camera.speech) == heard  # its speech went nowhere
     assert all(r.successful for r in camera.p.set_parameters(NODE, steps=4))
-    print(f"cancel answered {answered_s:.3f} s after the request")
+    print(f"cancel answered {answered_s:.3f} s, synthesis idle {stopped_s:.2f} s after the request")
 
 
 def test_a_live_steps_change_takes_effect_on_the_next_utterance_and_bad_values_are_refused(setup) -> None:

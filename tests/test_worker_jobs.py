@@ -18,6 +18,7 @@ class FakePipeline:
 
     def __init__(self, gate: threading.Event | None = None) -> None:
         self.steps, self.voice, self.gate = 4, "face", gate
+        self.interrupt = None  # the worker sets it for each job
         self.calls: list[tuple[str, int, str]] = []
         self.entered = threading.Event()
 
@@ -25,6 +26,8 @@ class FakePipeline:
         self.entered.set()
         if self.gate is not None:
             assert self.gate.wait(WAIT_S)
+        if self.interrupt is not None and self.interrupt():  # as Pipeline does between diffusion steps
+            raise RuntimeError("interrupted")
         self.calls.append((track, self.steps, self.voice))
         return SimpleNamespace(timings={}, wav=None)
 
@@ -73,8 +76,9 @@ def test_cancel_removes_a_queued_job_and_marks_a_running_one() -> None:
         assert worker.wait_idle(WAIT_S)
     finally:
         worker.stop()
-    assert [call[0] for call in pipe.calls] == ["running"]  # the queued one was never spoken
-    assert len(done) == 1 and done[0].cancelled
+    assert pipe.calls == []  # the running one stopped at its interruption point, the queued one never ran
+    assert len(done) == 1 and done[0].cancelled and "interrupted" in str(done[0].error)
+    assert pipe.interrupt is None  # cleared after the job
 
 
 def test_a_job_dropped_by_policy_or_stop_is_done() -> None:

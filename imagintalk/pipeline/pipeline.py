@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -27,7 +27,7 @@ from torch import Tensor
 from ..builders import load_codec
 from ..codec.base import Codec
 from ..diffusion.sampling import get_sampler, sample
-from ..errors import CheckpointError, InputError, NoFaceError
+from ..errors import CheckpointError, ImaginTalkError, InputError, NoFaceError
 from ..features.extractors import check_extractors
 from ..features.running_identity import RunningIdentity
 from ..models.bundle import (
@@ -90,8 +90,16 @@ class _Spoken:
         )  # fmt: skip
 
 
+class SpeechInterrupted(ImaginTalkError):
+    """Speaking stopped because ``Pipeline.interrupt`` asked for it (e.g. a canceled ROS goal)."""
+
+
 class Pipeline:
-    """A loaded model + codec that turns face video into speech. Deterministic for ``seed``."""
+    """A loaded model + codec that turns face video into speech. Deterministic for ``seed``.
+
+    ``interrupt``: None, or a function checked before each network call of the sampler; when it
+    returns True the utterance stops there with SpeechInterrupted (a live caller's cancel).
+    """
 
     def __init__(
         self,
@@ -132,6 +140,7 @@ class Pipeline:
         self._lip_fingerprint: str | None = None
         # [E] the expression typed speech takes without a face or profile (MODEL_DIR/NEUTRAL_FILE)
         self.neutral_expression: np.ndarray | None = None
+        self.interrupt: Callable[[], bool] | None = None
 
     @property
     def options(self) -> SpeakOptions:
@@ -551,7 +560,7 @@ class Pipeline:
             c_id = self.reference_voice.c_id.to(c_id.device, c_id.dtype).expand_as(c_id)
         c_emo = scale_expression(c_emo, self.expressiveness)  # [1, T_tok, D_emo]
         generator = torch.Generator(device=self.device).manual_seed(window_seed(self.seed, index))
-        score_fn = bundle.dit.score_fn(c_lip, c_id, c_emo, guidance=self.guidance)
+        score_fn = self._interruptible(bundle.dit.score_fn(c_lip, c_id, c_emo, guidance=self.guidance))
         shape = (1, cfg.dit.num_codebooks, c_lip.shape[1])  # T_tok = factor * T
         sampled = sample(
             self.sampler, score_fn, shape, cfg.dit.cardinality, steps=self.steps, generator=generator,
@@ -564,6 +573,19 @@ class Pipeline:
         wav = self.codec.decode(tokens)[0, 0].float().cpu().numpy()  # [T_tok * hop]
         decode_s = time.perf_counter() - t0
         return wav.astype(np.float32), tokens[0].numpy().astype(np.int64), sampled.network_calls, decode_s
+
+    def _interruptible(self, score_fn: Callable) -> Callable:
+        """``score_fn`` checking ``self.interrupt`` first (between diffusion steps), when one is set."""
+        interrupt = self.interrupt
+        if interrupt is None:
+            return score_fn
+
+        def checked(*args, **kwargs):
+            if interrupt():
+                raise SpeechInterrupted("speaking interrupted on request")
+            return score_fn(*args, **kwargs)
+
+        return checked
 
     def _track_warnings(self, track: FaceTrackResult, prefix: str = "") -> list[str]:
         out = []

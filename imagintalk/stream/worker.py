@@ -119,8 +119,9 @@ class SpeechWorker:
         return job
 
     def cancel(self, job: SpeechJob) -> bool:
-        """Withdraw ``job``: a queued job is removed (True); one being spoken finishes its current
-        call but is reported with ``cancelled`` set, so its speech is not used (False)."""
+        """Withdraw ``job``: a queued job is removed (True); one being spoken stops at the pipeline's
+        next diffusion step (Pipeline.interrupt: SpeechInterrupted as its error) and is reported
+        with ``cancelled`` set (False)."""
         with self._wake:
             job.cancelled = True
             if job in self._queue:
@@ -219,6 +220,7 @@ class SpeechWorker:
             job.error = self.load_error
         else:
             undo = None
+            self.pipeline.interrupt = lambda: job.cancelled  # cancel() stops it between diffusion steps
             try:
                 undo = job.setup(self.pipeline) if job.setup is not None else None
                 utt = job.utterance
@@ -234,6 +236,7 @@ class SpeechWorker:
             except Exception as exc:  # one bad utterance is reported, not fatal
                 job.error = exc
             finally:
+                self.pipeline.interrupt = None
                 if undo is not None:
                     self._call(lambda _: undo())
         done = time.perf_counter()
