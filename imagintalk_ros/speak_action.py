@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from imagintalk.stream import SpeechJob
 
 POLL_S = 0.1  # how often a waiting goal looks at its job, the cancel flag, and sends feedback
 DEFAULT_WAIT_S = 30.0
+RECENT = 8  # published messages kept for goals (a goal reads its own within POLL_S of it)
 
 
 @dataclass
@@ -74,12 +76,14 @@ def goal_setup(voice: str, profile: str) -> Callable | None:
 
 class GoalBook:
     """The node's side of waiting goals (thread-safe): who waits for the next utterance, and the
-    SpeechAudio published for each job a goal follows (its result)."""
+    last SpeechAudio messages published (a goal's result is its job's)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._waiters: list[Waiter] = []
-        self._tracked: dict[int, object] = {}  # id(job) -> its SpeechAudio (None until published)
+        # the last few (job, SpeechAudio) published: a goal looks its job up once the job is done,
+        # however fast it was (holding the job keeps its identity unique)
+        self._recent: deque[tuple[SpeechJob, object]] = deque(maxlen=RECENT)
 
     def wait_for_utterance(self, waiter: Waiter) -> None:
         with self._lock:
@@ -105,19 +109,15 @@ class GoalBook:
         for waiter in self.take_waiting():
             waiter.future.cancel()
 
-    def track(self, job: SpeechJob) -> None:
-        with self._lock:
-            self._tracked.setdefault(id(job), None)
-
     def published(self, job: SpeechJob, message) -> None:
+        """Worker thread: ``job``'s SpeechAudio went out (kept for a goal that follows the job)."""
         with self._lock:
-            if id(job) in self._tracked:
-                self._tracked[id(job)] = message
+            self._recent.append((job, message))
 
-    def untrack(self, job: SpeechJob):
-        """The SpeechAudio published for ``job`` (None if it was not), forgotten here."""
+    def message_for(self, job: SpeechJob):
+        """The SpeechAudio published for ``job`` (None if it was not): asked once job.done is set."""
         with self._lock:
-            return self._tracked.pop(id(job), None)
+            return next((message for done, message in self._recent if done is job), None)
 
 
 class SpeakAction:
@@ -155,15 +155,12 @@ class SpeakAction:
             canceled = goal_handle.is_cancel_requested
             return self._finish(goal_handle, result, accepted, why, aborted=not canceled, canceled=canceled)
         result.wait_seconds = time.monotonic() - accepted
-        node.goals.track(job)
-        try:
-            while not job.done.wait(POLL_S):
-                if goal_handle.is_cancel_requested:
-                    node.cancel_job(job)
-                    return self._finish(goal_handle, result, accepted, "canceled", canceled=True)
-                self._feedback(goal_handle, job, accepted)
-        finally:
-            message = node.goals.untrack(job)
+        while not job.done.wait(POLL_S):
+            if goal_handle.is_cancel_requested:
+                node.cancel_job(job)
+                return self._finish(goal_handle, result, accepted, "canceled", canceled=True)
+            self._feedback(goal_handle, job, accepted)
+        message = node.goals.message_for(job)
         if goal_handle.is_cancel_requested:
             return self._finish(goal_handle, result, accepted, "canceled", canceled=True)
         if message is None:
