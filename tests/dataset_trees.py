@@ -26,6 +26,7 @@ SR = 16000
 def speaking_clips(root: Path, count: int = 2) -> list[tuple[Path, str]]:
     """``count`` debug SynthTalk clips (~2 s) -> [(mp4 with its speech track, spoken text)]."""
     cfg = load_config("debug")
+    cfg.synth.expressive = False  # the adapters' fixtures as written: plain clips, no pauses
     synth = root / "synth"
     generate_corpus(synth, count, seed=0, split="test", cfg=cfg.synth, workers=1, progress=False)
     lines = (synth / "manifest.jsonl").read_text().splitlines()
