@@ -316,17 +316,25 @@ def test_relative_report_scores_contours_and_the_emphasised_word() -> None:
     assert relative_report(FaceStyleAdapter(_cfg()).eval(), items, use_face_encoder=True) == {}
 
 
-def test_the_shipped_model_loads_exactly_as_before() -> None:
+def test_the_shipped_model_has_the_heads_and_an_older_config_loads_without_them() -> None:
+    """Since issue 21 the shipped adapter has both heads (trained on expressive SynthTalk); a model
+    config written before them (no such keys) still means an adapter without them."""
     from safetensors import safe_open
 
     from imagintalk.models.bundle import load_bundle
+    from imagintalk.settings import config_from_dict
 
-    raw = json.loads((Path(DEFAULT_MODEL_DIR) / "config.json").read_text())["style"]
-    assert not {"relative_prosody", "prosody_cues", "emphasis_weight"} & set(raw)  # an old config
+    raw = json.loads((Path(DEFAULT_MODEL_DIR) / "config.json").read_text())
+    older = {
+        **raw,
+        "style": {k: v for k, v in raw["style"].items() if k not in ("relative_prosody", "prosody_cues")},
+    }
+    assert (
+        not config_from_dict(older).style.relative_prosody and not config_from_dict(older).style.prosody_cues
+    )
     bundle = load_bundle(DEFAULT_MODEL_DIR, components=("style",))  # strict: same parameter names
     style = bundle.style
-    assert not style.cfg.relative_prosody and not style.cfg.prosody_cues
-    assert style.relative_head is None and style.cue_head is None
+    assert style.cfg.relative_prosody and style.cfg.prosody_cues
     with safe_open(str(Path(DEFAULT_MODEL_DIR) / "style.safetensors"), "pt") as stored:
         assert set(style.state_dict()) == set(stored.keys())
     cfg = style.cfg
@@ -334,7 +342,7 @@ def test_the_shipped_model_loads_exactly_as_before() -> None:
     x["expression"] = torch.rand(1, 10, cfg.expression_dim)
     x.pop("face_images")
     with torch.no_grad():
-        assert tuple(style(**x)) == OUTPUT_NAMES
+        assert tuple(style(**x)) == (*OUTPUT_NAMES, *RELATIVE_OUTPUTS, *CUE_OUTPUTS)
 
 
 def test_stage2_learns_the_new_targets_from_a_prepared_expressive_corpus(tmp_path) -> None:
