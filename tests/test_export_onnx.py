@@ -152,7 +152,7 @@ def test_speak_backend_onnx_end_to_end_speaks_the_tokens_torch_speaks(env, bundl
     ref = Pipeline.from_dir(env["model"], steps=4, seed=2).speak_file(env["clip"])
     assert ort.tokens.shape == ref.tokens.shape == (4, ref.units.shape[0])  # 2 DiT + 2 completed levels
     assert np.array_equal(ort.units, ref.units) and np.array_equal(ort.tokens, ref.tokens)
-    # the file is 16-bit PCM: samples past full scale (the tiny debug model's peaks can reach ~1.8) are clipped
+    # the file is 16-bit PCM: samples past full scale (the debug model peaks near 1.8) are clipped
     assert np.allclose(wav, np.clip(ort.wav, -1, 1), atol=1e-4) and np.allclose(ort.wav, ref.wav, atol=1e-4)
 
 
