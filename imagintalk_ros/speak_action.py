@@ -21,12 +21,13 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from pathlib import Path
 
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import CallbackGroup
 
 from imagintalk.errors import ImaginTalkError
+from imagintalk.pipeline.profile import load_profile
+from imagintalk.pipeline.voice import load_reference_audio
 from imagintalk.stream import SpeechJob
 
 POLL_S = 0.1  # how often a waiting goal looks at its job, the cancel flag, and sends feedback
@@ -49,21 +50,20 @@ def goal_setup(voice: str, profile: str) -> Callable | None:
     """
     if not voice and not profile:
         return None
+    # read once here (a bad file refuses the goal at once) and handed to the worker as loaded
+    loaded_profile = None
     if profile:
-        from imagintalk.pipeline.profile import load_profile
-
-        load_profile(profile)
+        loaded_profile = load_profile(profile)
+    reference = None
     if voice:
-        from imagintalk.pipeline.voice import load_reference_audio
-
-        load_reference_audio(voice)
+        reference = load_reference_audio(voice)  # (samples [N], rate)
 
     def setup(pipeline) -> Callable[[], None]:
         before = (pipeline.profile, pipeline.reference_voice)
-        if profile:
-            pipeline.set_profile(Path(profile))
-        if voice:
-            pipeline.set_voice_reference(voice)
+        if loaded_profile is not None:
+            pipeline.set_profile(loaded_profile)
+        if reference is not None:
+            pipeline.set_voice_reference(*reference)
 
         def undo() -> None:
             pipeline.set_profile(before[0])

@@ -64,19 +64,14 @@ for kv in $EXTRA_SET; do SETS+=(--set "$kv"); done
 
 mkdir -p "$OUT/logs"
 log() { echo "[$(date +%H:%M:%S)] $*"; }
+# shellcheck source=lib/corpus.sh
+source scripts/lib/corpus.sh
 
 # 1. corpora (a manifest means the split is complete)
 split_seed=$SEED
 for split_clips in "train $TRAIN_CLIPS" "val $VAL_CLIPS" "test $TEST_CLIPS"; do
     read -r split clips <<<"$split_clips"
-    if [[ -f "$DATA/$split/manifest.jsonl" ]] && (($(wc -l <"$DATA/$split/manifest.jsonl") == clips)); then
-        log "synth $split: $clips clips already there"
-    else
-        log "synth $split: $clips clips"
-        rm -rf "$DATA/$split"
-        "$IT" synth --out "$DATA/$split" --clips "$clips" --seed "$split_seed" --split "$split" \
-            --workers "$WORKERS" --no-progress --preset "$PRESET" "${SETS[@]}"
-    fi
+    make_corpus "$DATA/$split" "$clips" "$split_seed" "$split" --preset "$PRESET" "${SETS[@]}"
     split_seed=$((split_seed + 1))
 done
 
@@ -92,15 +87,7 @@ for clips in "${MORE_SIZES[@]}"; do
         exit 2
     fi
     previous=$clips
-    more="$DATA/train_$clips"
-    if [[ -f "$more/manifest.jsonl" ]] && (($(wc -l <"$more/manifest.jsonl") == clips)); then
-        log "synth train_$clips: $clips clips already there"
-    else
-        log "synth train_$clips: $clips clips"
-        rm -rf "$more"
-        "$IT" synth --out "$more" --clips "$clips" --seed "$SEED" --split train \
-            --workers "$WORKERS" --no-progress --preset "$PRESET" "${SETS[@]}"
-    fi
+    make_corpus "$DATA/train_$clips" "$clips" "$SEED" train --preset "$PRESET" "${SETS[@]}"
 done
 
 # 2. training features (finished clips are skipped)

@@ -42,6 +42,8 @@ SYNTH=(--set synth.num_speakers=120 --set synth.num_test_speakers=16
 HEADS=(--set style.relative_prosody=true --set style.prosody_cues=true)
 mkdir -p "$OUT/logs"
 log() { echo "[$(date +%H:%M:%S)] $*"; }
+# shellcheck source=lib/corpus.sh
+source scripts/lib/corpus.sh
 run_pair() {  # two commands side by side; fails if either fails
     "$1" & local a=$!
     "$2" & local b=$!
@@ -55,14 +57,7 @@ run_pair() {  # two commands side by side; fails if either fails
 split_seed=$SEED
 for split_clips in "train $TRAIN_CLIPS" "val $VAL_CLIPS" "test $TEST_CLIPS"; do
     read -r split clips <<<"$split_clips"
-    if [[ -f "$DATA/$split/manifest.jsonl" ]] && (($(wc -l <"$DATA/$split/manifest.jsonl") == clips)); then
-        log "synth $split: $clips clips already there"
-    else
-        log "synth $split: $clips clips"
-        rm -rf "${DATA:?}/$split"
-        "$IT" synth --out "$DATA/$split" --clips "$clips" --seed "$split_seed" --split "$split" \
-            --workers "$WORKERS" --no-progress --preset synth "${SYNTH[@]}"
-    fi
+    make_corpus "$DATA/$split" "$clips" "$split_seed" "$split" --preset synth "${SYNTH[@]}"
     split_seed=$((split_seed + 1))
 done
 for split in val test train; do
