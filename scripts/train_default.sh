@@ -64,8 +64,8 @@ for kv in $EXTRA_SET; do SETS+=(--set "$kv"); done
 
 mkdir -p "$OUT/logs"
 log() { echo "[$(date +%H:%M:%S)] $*"; }
-# shellcheck source=lib/corpus.sh
-source scripts/lib/corpus.sh
+# shellcheck source=lib/recipe.sh
+source scripts/lib/recipe.sh
 
 # 1. corpora (a manifest means the split is complete)
 split_seed=$SEED
@@ -138,14 +138,6 @@ train_stage() {  # model dir, stage, log name, extra args... (skipped when done)
         --out "$dir" --resume --no-progress "${only[@]}" "${SETS[@]}" "$@" >"$OUT/logs/$name.log" 2>&1 ||
         { log "$name failed: see $OUT/logs/$name.log"; return 1; }
     log "$name done"
-}
-run_pair() {  # two commands side by side; fails if either fails
-    "$1" & local a=$!
-    "$2" & local b=$!
-    local rc=0
-    wait "$a" || rc=1
-    wait "$b" || rc=1
-    return $rc
 }
 stage1() { OMP_NUM_THREADS=2 train_stage "$MODEL" 1 stage1; }  # the longer one: 2 threads
 stage2() { train_stage "$MODEL" 2 stage2; }

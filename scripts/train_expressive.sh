@@ -42,16 +42,8 @@ SYNTH=(--set synth.num_speakers=120 --set synth.num_test_speakers=16
 HEADS=(--set style.relative_prosody=true --set style.prosody_cues=true)
 mkdir -p "$OUT/logs"
 log() { echo "[$(date +%H:%M:%S)] $*"; }
-# shellcheck source=lib/corpus.sh
-source scripts/lib/corpus.sh
-run_pair() {  # two commands side by side; fails if either fails
-    "$1" & local a=$!
-    "$2" & local b=$!
-    local rc=0
-    wait "$a" || rc=1
-    wait "$b" || rc=1
-    return $rc
-}
+# shellcheck source=lib/recipe.sh
+source scripts/lib/recipe.sh
 
 # 1. corpora + features
 split_seed=$SEED

@@ -1,4 +1,6 @@
 # shellcheck shell=bash
+# What the training recipes (scripts/train_default.sh, scripts/train_expressive.sh) share.
+
 # make_corpus OUT CLIPS SEED SPLIT [imagintalk synth args...]: make one SynthTalk split in OUT unless
 # OUT already holds a manifest of CLIPS lines (a complete split); an incomplete one is made again.
 # Uses the caller's IT (the imagintalk command), WORKERS and log().
@@ -13,4 +15,14 @@ make_corpus() {
     rm -rf "${out:?}"
     "$IT" synth --out "$out" --clips "$clips" --seed "$seed" --split "$split" \
         --workers "$WORKERS" --no-progress "$@"
+}
+
+# run_pair F G: the functions or commands F and G side by side; fails if either fails
+run_pair() {
+    "$1" & local a=$!
+    "$2" & local b=$!
+    local rc=0
+    wait "$a" || rc=1
+    wait "$b" || rc=1
+    return $rc
 }
