@@ -63,17 +63,11 @@ add_set train.mlm_extra_text_sequences "$MLM_TEXT"
 for kv in $EXTRA_SET; do SETS+=(--set "$kv"); done
 
 mkdir -p "$OUT/logs"
-log() { echo "[$(date +%H:%M:%S)] $*"; }
 # shellcheck source=lib/recipe.sh
 source scripts/lib/recipe.sh
 
 # 1. corpora (a manifest means the split is complete)
-split_seed=$SEED
-for split_clips in "train $TRAIN_CLIPS" "val $VAL_CLIPS" "test $TEST_CLIPS"; do
-    read -r split clips <<<"$split_clips"
-    make_corpus "$DATA/$split" "$clips" "$split_seed" "$split" --preset "$PRESET" "${SETS[@]}"
-    split_seed=$((split_seed + 1))
-done
+make_splits --preset "$PRESET" "${SETS[@]}"
 
 # the larger training corpora of stage 3's last phases ($DATA/train_N for each N in MORE_CLIPS):
 # the same seed, so each one's first clips are the previous one's (their features are linked in,

@@ -41,17 +41,11 @@ SYNTH=(--set synth.num_speakers=120 --set synth.num_test_speakers=16
     --set "synth.num_val_speakers=$VAL_SPEAKERS" --set synth.expressive=true)
 HEADS=(--set style.relative_prosody=true --set style.prosody_cues=true)
 mkdir -p "$OUT/logs"
-log() { echo "[$(date +%H:%M:%S)] $*"; }
 # shellcheck source=lib/recipe.sh
 source scripts/lib/recipe.sh
 
 # 1. corpora + features
-split_seed=$SEED
-for split_clips in "train $TRAIN_CLIPS" "val $VAL_CLIPS" "test $TEST_CLIPS"; do
-    read -r split clips <<<"$split_clips"
-    make_corpus "$DATA/$split" "$clips" "$split_seed" "$split" --preset synth "${SYNTH[@]}"
-    split_seed=$((split_seed + 1))
-done
+make_splits --preset synth "${SYNTH[@]}"
 for split in val test train; do
     log "prepare $split"
     "$IT" prepare "$DATA/$split" --workers "$WORKERS" --no-progress --preset synth "${SYNTH[@]}"

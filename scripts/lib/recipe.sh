@@ -1,9 +1,11 @@
 # shellcheck shell=bash
 # What the training recipes (scripts/train_default.sh, scripts/train_expressive.sh) share.
 
+log() { echo "[$(date +%H:%M:%S)] $*"; }
+
 # make_corpus OUT CLIPS SEED SPLIT [imagintalk synth args...]: make one SynthTalk split in OUT unless
 # OUT already holds a manifest of CLIPS lines (a complete split); an incomplete one is made again.
-# Uses the caller's IT (the imagintalk command), WORKERS and log().
+# Uses the caller's IT (the imagintalk command) and WORKERS.
 make_corpus() {
     local out=$1 clips=$2 seed=$3 split=$4
     shift 4
@@ -25,4 +27,12 @@ run_pair() {
     wait "$a" || rc=1
     wait "$b" || rc=1
     return $rc
+}
+
+# make_splits [imagintalk synth args...]: DATA/{train,val,test} with TRAIN_CLIPS / VAL_CLIPS /
+# TEST_CLIPS clips and the seeds SEED, SEED + 1, SEED + 2
+make_splits() {
+    make_corpus "$DATA/train" "$TRAIN_CLIPS" "$SEED" train "$@"
+    make_corpus "$DATA/val" "$VAL_CLIPS" $((SEED + 1)) val "$@"
+    make_corpus "$DATA/test" "$TEST_CLIPS" $((SEED + 2)) test "$@"
 }
